@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and running CARBS for fleets needs on Debian 12 (as root).
+#   bash .ci/setup.sh          build and run: LAPACK (OpenBLAS), rabbitmq-c, SQLite
+#   bash .ci/setup.sh --test   the same plus a RabbitMQ server for the broker tests
+set -euo pipefail
+packages=(pkg-config libopenblas-dev liblapacke-dev librabbitmq-dev libsqlite3-dev)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(rabbitmq-server openssl)
+fi
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present" >&2

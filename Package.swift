@@ -1,0 +1,89 @@
+// swift-tools-version: 6.0
+// CARBS for fleets: a cost-aware Pareto-region Bayesian optimizer served over a message queue.
+import PackageDescription
+
+let package = Package(
+    name: "carbs-fleet",
+    products: [
+        .library(name: "CARBSCore", targets: ["CARBSCore"]),
+        .executable(name: "carbs", targets: ["carbs"]),
+        .executable(name: "carbs-bench", targets: ["carbs-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, wrapped as system-library targets with small shims.
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        .systemLibrary(name: "CRabbitMQ", path: "Sources/CRabbitMQ", pkgConfig: "librabbitmq"),
+
+        // Pure, deterministic, synchronous CARBS: no I/O, no logging, no globals.
+        .target(name: "CARBSCore", dependencies: ["CLAPACK"]),
+        // Wire protocol v1 (versioned Codable messages), the transport protocols, the embedded transport.
+        .target(name: "CARBSMessaging"),
+        // The optimizer's durable state in SQLite (GRDB over the system libsqlite3).
+        .target(
+            name: "CARBSStore",
+            dependencies: ["CARBSCore", "CARBSMessaging", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The optimizer service: results in, refit, suggestions out. Sees only the transport protocol.
+        .target(
+            name: "CARBSService",
+            dependencies: [
+                "CARBSCore", "CARBSMessaging", "CARBSStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The stateless worker: suggestion in, trainer process, result out.
+        .target(
+            name: "CARBSWorker",
+            dependencies: [
+                "CARBSMessaging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The only module that touches rabbitmq-c.
+        .target(
+            name: "CARBSAMQP",
+            dependencies: ["CARBSMessaging", "CRabbitMQ", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The benchmark problems of docs/benchmarks.md and the frontier-regret figure.
+        .target(name: "CARBSBenchmarkProblems", dependencies: ["CARBSCore"]),
+        // Commands and study files: everything the `carbs` executable does, as a testable library.
+        .target(
+            name: "CARBSCommandLine",
+            dependencies: [
+                "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(name: "carbs", dependencies: ["CARBSCommandLine"]),
+        .executableTarget(
+            name: "carbs-bench",
+            dependencies: [
+                "CARBSCore", "CARBSBenchmarkProblems",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
+        .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),
+        .testTarget(name: "CARBSMessagingTests", dependencies: ["CARBSMessaging", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "CARBSStoreTests", dependencies: ["CARBSStore", "TestSupport"]),
+        .testTarget(name: "CARBSServiceTests", dependencies: ["CARBSService", "TestSupport"]),
+        .testTarget(name: "CARBSWorkerTests", dependencies: ["CARBSWorker", "TestSupport"]),
+        .testTarget(name: "CARBSAMQPTests", dependencies: ["CARBSAMQP", "CARBSCommandLine", "TestSupport"]),
+        .testTarget(name: "CARBSBenchmarkProblemsTests", dependencies: ["CARBSBenchmarkProblems", "TestSupport"]),
+        .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+print("carbs-bench: not built yet")

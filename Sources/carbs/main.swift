@@ -1,0 +1,1 @@
+print("carbs: not built yet")
