@@ -66,12 +66,12 @@ struct ParameterSpaceTests {
         }
         #expect(
             message(.init(name: "hidden_dim", space: .log(min: -3, max: 10), center: 1))
-                == "parameters.hidden_dim: min: -3.0 is not allowed for a log space (must be > 0)")
-        #expect(message(.init(name: "x", space: .linear(min: 2, max: 1), center: 1.5))?.contains("min 2.0 must be below max 1.0") == true)
-        #expect(message(.init(name: "x", space: .linear(min: 0, max: 1), center: 3))?.contains("center 3.0 is outside") == true)
+                == "parameters.hidden_dim.min: -3 is not allowed for a log space (must be > 0)")
+        #expect(message(.init(name: "x", space: .linear(min: 2, max: 1), center: 1.5))?.contains("parameters.x.min: 2 must be below max 1") == true)
+        #expect(message(.init(name: "x", space: .linear(min: 0, max: 1), center: 3))?.contains("parameters.x.center: 3 is outside") == true)
         #expect(message(.init(name: "lr", space: .log(), center: 0))?.contains("must be > 0") == true)
         #expect(message(.init(name: "p", space: .logit(), center: 1))?.contains("logit") == true)
-        #expect(message(.init(name: "s", space: .linear(scale: 0), center: 1))?.contains("scale 0.0") == true)
+        #expect(message(.init(name: "s", space: .linear(scale: 0), center: 1))?.contains("parameters.s.scale: 0 is not allowed") == true)
         #expect(message(.init(name: "ok", space: .log(), center: 1e-4)) == nil)
     }
 
