@@ -93,34 +93,7 @@ struct TrainerInvocation: Sendable, Hashable {
     /// The parameters as one JSON object with sorted keys: integers as JSON integers, reals always with a
     /// fraction or exponent (`100.0`), so a reader can tell them apart.
     static func parametersJSON(_ params: [String: ParameterValue]) -> String {
-        let members = params.sorted { $0.key < $1.key }.map { name, value in
-            let number: String
-            switch value {
-            case .integer(let integer): number = String(integer)
-            case .real(let real) where real.isFinite: number = String(real)
-            case .real(let real): number = real.isNaN ? "NaN" : (real > 0 ? "Infinity" : "-Infinity")
-            }
-            return jsonString(name) + ": " + number
-        }
-        return "{" + members.joined(separator: ", ") + "}"
-    }
-
-    static func jsonString(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        String(decoding: WireFormat.encodeParameters(params), as: UTF8.self)
     }
 
     /// Finds `program` on `searchPath` unless it names a path itself (contains `/`).

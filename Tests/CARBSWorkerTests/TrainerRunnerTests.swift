@@ -56,7 +56,7 @@ struct TrainerRunnerTests {
 
         // Python's json module tells integers from reals, so this checks the exact JSON text.
         let paramsJSON = try #require(env["CARBS_PARAMS"])
-        #expect(paramsJSON == #"{"drop-out.rate": 100.0, "hidden_dim": 64, "learning_rate": 0.0012}"#)
+        #expect(paramsJSON == #"{"drop-out.rate":100.0,"hidden_dim":64,"learning_rate":0.0012}"#)
         let params = try JSONSerialization.jsonObject(with: Data(paramsJSON.utf8)) as? [String: Double]
         #expect(params == ["drop-out.rate": 100, "hidden_dim": 64, "learning_rate": 0.0012])
     }
@@ -200,7 +200,7 @@ struct TrainerRunnerTests {
         ] as [(String, WorkerMessage.Status, String?)])
     func reportedStatus(line: String, status: WorkerMessage.Status, message: String?) async throws {
         let scratch = try ScratchDirectory()
-        let command = try scratch.pythonTrainer("print(\(TrainerInvocation.jsonString(line)))")
+        let command = try scratch.pythonTrainer("print(r'''\(line)''')")
         let outcome = await TrainerRunner(command: command, logger: Fixtures.logger).run(Fixtures.suggestion())
         #expect(outcome.status == status)
         #expect(outcome.message == message)
@@ -341,7 +341,7 @@ struct TrainerInvocationTests {
         let params: [String: ParameterValue] = ["a": .real(0.1 + 0.2), "b": .real(1e-7), "c": .integer(-3)]
         #expect(
             TrainerInvocation.substitute(placeholdersIn: "{a} {b} {c}", with: params) == "0.30000000000000004 1e-07 -3")
-        #expect(TrainerInvocation.parametersJSON(params) == #"{"a": 0.30000000000000004, "b": 1e-07, "c": -3}"#)
+        #expect(TrainerInvocation.parametersJSON(params) == #"{"a":0.30000000000000004,"b":1e-07,"c":-3}"#)
     }
 
     @Test("a stdout line counts only as a JSON object with an output field")
