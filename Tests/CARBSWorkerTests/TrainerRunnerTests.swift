@@ -74,6 +74,21 @@ struct TrainerRunnerTests {
         #expect(fds.count <= 4 && fds.prefix(3) == [0, 1, 2])
     }
 
+    @Test(
+        "the trainer gets default signal dispositions even when the worker ignores SIGTERM (as ServiceLifecycle does)")
+    func defaultSignalDispositions() async throws {
+        let scratch = try ScratchDirectory()
+        let previous = signal(SIGTERM, SIG_IGN)
+        defer { signal(SIGTERM, previous) }
+        let command = try scratch.pythonTrainer(
+            """
+            import signal
+            print(json.dumps({"output": 1 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 0}))
+            """)
+        let outcome = await TrainerRunner(command: command, logger: Fixtures.logger).run(Fixtures.suggestion())
+        #expect(outcome.output == 1)
+    }
+
     @Test("shell metacharacters in arguments and the environment reach the trainer literally")
     func hostileStringsStayLiteral() async throws {
         let scratch = try ScratchDirectory()
