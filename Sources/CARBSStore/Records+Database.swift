@@ -18,7 +18,8 @@ extension StoredSuggestion: FetchableRecord, PersistableRecord {
         worker = try row.decode(forColumn: "worker")
         lastHeardAt = try row.decode(forColumn: "last_heard_at")
         leaseDeadline = try row.decode(forColumn: "lease_deadline")
-        predicted = try StoredJSON.numbers(row.decode(forColumn: "predicted"), column: "suggestion.predicted")
+        predicted = try row.decode(String?.self, forColumn: "predicted").map { Data($0.utf8) }
+        origin = try row.decode(forColumn: "origin")
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -31,7 +32,8 @@ extension StoredSuggestion: FetchableRecord, PersistableRecord {
         container["worker"] = worker
         container["last_heard_at"] = lastHeardAt
         container["lease_deadline"] = leaseDeadline
-        container["predicted"] = try StoredJSON.text(predicted)
+        container["predicted"] = predicted.map { String(decoding: $0, as: UTF8.self) }
+        container["origin"] = origin
     }
 }
 
@@ -141,7 +143,7 @@ enum StoredJSON {
         }
     }
 
-    /// Non-finite numbers (a prediction can be infinite) are kept as the strings `inf`, `-inf`, `nan`.
+    /// Non-finite numbers, which JSON lacks, are kept as the strings `inf`, `-inf`, `nan`.
     static func text(_ numbers: [String: Double]?) throws -> String? {
         guard let numbers else { return nil }
         let encoder = JSONEncoder()

@@ -19,13 +19,16 @@ public struct StoredSuggestion: Sendable, Hashable {
     public var lastHeardAt: Date?
     /// When the current attempt's lease runs out; nil while queued.
     public var leaseDeadline: Date?
-    /// What the model predicted for this point when it was suggested (output, cost, success probability…).
-    public var predicted: [String: Double]?
+    /// What the model predicted for this point when it was suggested, as the optimizer's own JSON (opaque to
+    /// the store, kept as text).
+    public var predicted: Data?
+    /// How the point was chosen (`random`, `center`, `acquisition`…), free text.
+    public var origin: String?
 
     public init(
         id: String, params: [String: ParameterValue], createdAt: Date, state: SuggestionState = .publishing,
         attempt: Int = 1, attemptsStarted: Int = 0, worker: String? = nil, lastHeardAt: Date? = nil,
-        leaseDeadline: Date? = nil, predicted: [String: Double]? = nil
+        leaseDeadline: Date? = nil, predicted: Data? = nil, origin: String? = nil
     ) {
         self.id = id
         self.params = params
@@ -37,6 +40,7 @@ public struct StoredSuggestion: Sendable, Hashable {
         self.lastHeardAt = lastHeardAt
         self.leaseDeadline = leaseDeadline
         self.predicted = predicted
+        self.origin = origin
     }
 }
 
@@ -112,6 +116,19 @@ public struct LoggedMessage: Sendable, Hashable {
             disposition: disposition, reason: reason)
     }
 
+    /// A received body, decoded or not, and what became of it.
+    public init(
+        body: Data, message: WorkerMessage?, receivedAt: Date, disposition: MessageDisposition, reason: String? = nil
+    ) {
+        if let message {
+            self.init(message, body: body, receivedAt: receivedAt, disposition: disposition, reason: reason)
+        } else {
+            self.init(
+                receivedAt: receivedAt, body: String(decoding: body, as: UTF8.self), disposition: disposition,
+                reason: reason)
+        }
+    }
+
     /// A message that was rejected before or while decoding it.
     public init(rejected body: Data, receivedAt: Date, error: ProtocolError, suggestionID: String? = nil) {
         self.init(
@@ -155,6 +172,17 @@ public struct StoredObservation: Sendable, Hashable {
         self.finishedAt = finishedAt
         self.message = message
         self.metrics = metrics
+    }
+}
+
+extension StoredObservation {
+    /// The observation a counted `result` message makes (a `failure` or `lost` one counts as a failure).
+    public init(result: WorkerMessage, params: [String: ParameterValue], observedAt: Date) {
+        self.init(
+            suggestionID: result.suggestionID, attempt: result.attempt, output: result.output, cost: result.cost,
+            isFailure: result.status != .success, params: params, observedAt: observedAt, worker: result.worker,
+            startedAt: result.startedAt, finishedAt: result.finishedAt, message: result.message,
+            metrics: result.metrics)
     }
 }
 

@@ -52,4 +52,6 @@ public enum MessageDisposition: String, Sendable, Hashable, Codable, CaseIterabl
     case heartbeat
     /// A `started` message that began a lease.
     case started
+    /// Valid but without effect (a stale attempt's `started` or `heartbeat`, say); `reason` says why.
+    case ignored
 }

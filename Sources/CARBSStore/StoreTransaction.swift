@@ -100,6 +100,66 @@ public struct StoreTransaction {
         }
     }
 
+    /// Applies a change of a suggestion's state, attempt, worker or lease (a ledger entry) and keeps its
+    /// `attempt` rows in step, so that a service tracking only those four fields gets the attempt history too:
+    ///
+    /// - the current attempt gets a row, issued at `time`, if it has none;
+    /// - earlier attempts still open are closed at `time` as `lost` (they were re-issued);
+    /// - the first time the current attempt is `running`, it gets `started_at` and the worker, the suggestion's
+    ///   `attempts_started` goes up by one, and `last_heard_at` is set (and again on every later update while
+    ///   running: a heartbeat);
+    /// - once the suggestion is settled (finished, failed, forgotten, withdrawn), the current attempt is closed at
+    ///   `time` with `outcome`, or else success, failure, lost or withdrawn after the state.
+    ///
+    /// - Throws: `StoreError` `.notFound` when there is no such suggestion.
+    public func recordProgress(
+        ofSuggestion id: String, state: SuggestionState, attempt: Int, worker: String?, leaseDeadline: Date?,
+        at time: Date, outcome: AttemptOutcome? = nil
+    ) throws {
+        try run("recording the progress of suggestion \(id)") {
+            guard var suggestion = try StoredSuggestion.fetchOne(db, key: id) else {
+                throw StoreError(.notFound, "no suggestion \(id)")
+            }
+            var current =
+                try StoredAttempt.fetchOne(db, key: ["suggestion_id": id, "attempt": attempt])
+                ?? StoredAttempt(suggestionID: id, attempt: attempt, issuedAt: time)
+            try db.execute(
+                sql: """
+                    UPDATE attempt SET finished_at = ?, outcome = ?
+                    WHERE suggestion_id = ? AND attempt < ? AND outcome IS NULL
+                    """,
+                arguments: [time, AttemptOutcome.lost, id, attempt])
+
+            suggestion.state = state
+            suggestion.attempt = attempt
+            suggestion.worker = worker
+            suggestion.leaseDeadline = leaseDeadline
+            if state == .running {
+                if current.startedAt == nil {
+                    current.startedAt = time
+                    suggestion.attemptsStarted += 1
+                }
+                current.worker = worker ?? current.worker
+                suggestion.lastHeardAt = time
+            }
+            if !state.isInFlight, current.outcome == nil {
+                current.finishedAt = time
+                current.outcome =
+                    outcome
+                    ?? {
+                        switch state {
+                        case .finished: .success
+                        case .failed: .failure
+                        case .withdrawn: .withdrawn
+                        default: .lost
+                        }
+                    }()
+            }
+            try suggestion.update(db)
+            try current.save(db)
+        }
+    }
+
     // MARK: Attempts
 
     /// Stores a new attempt of a suggestion (the suggestion must exist).

@@ -29,6 +29,7 @@ extension StudyStore {
                 t.column("last_heard_at", .datetime)
                 t.column("lease_deadline", .datetime)
                 t.column("predicted", .text)
+                t.column("origin", .text)
             }
             try db.create(table: "attempt") { t in
                 t.column("suggestion_id", .text).notNull()

@@ -8,21 +8,39 @@ import GRDB
 /// all lands or none of it does. Typical steps:
 ///
 /// ```swift
-/// // Results arrived: log them, record what counted, save the optimizer, then acknowledge.
+/// // Results arrived: log them, record what counted and the suggestions' new states, save the optimizer;
+/// // acknowledge only after the write returned.
 /// try store.write { tx in
-///     for entry in log { try tx.log(entry) }
-///     for observation in counted { try tx.insert(observation) }
+///     for (body, message, disposition, reason) in received {
+///         try tx.log(LoggedMessage(body: body, message: message, receivedAt: now, disposition: disposition,
+///                                  reason: reason))
+///     }
+///     for (result, params) in counted {
+///         try tx.insert(StoredObservation(result: result, params: params, observedAt: now))
+///     }
+///     for entry in changed {
+///         try tx.recordProgress(ofSuggestion: entry.id, state: entry.state, attempt: entry.attempt,
+///                               worker: entry.worker, leaseDeadline: entry.leaseDeadline, at: now)
+///     }
 ///     try tx.saveSnapshot(snapshot, at: now)
 /// }
 /// try await transport.acknowledge(messages)
 ///
 /// // New suggestions: store them as `publishing` with the snapshot, publish, then mark them queued.
 /// try store.write { tx in
-///     for suggestion in new { try tx.insert(suggestion); try tx.insert(attempt(of: suggestion)) }
+///     for suggestion in new {
+///         try tx.insert(suggestion)
+///         try tx.recordProgress(ofSuggestion: suggestion.id, state: .publishing, attempt: 1, worker: nil,
+///                               leaseDeadline: nil, at: now)
+///     }
 ///     try tx.saveSnapshot(snapshot, at: now)
 /// }
 /// for suggestion in new { try await transport.publish(suggestion: ...) }
 /// try store.write { tx in for suggestion in new { try tx.markPublished(suggestion.id, attempt: 1, at: now) } }
+///
+/// // Resuming: the snapshot, and the suggestions still in flight (`publishing` ones are published again).
+/// let snapshot = try store.loadSnapshot()
+/// let open = try store.suggestions(in: [.publishing, .queued, .running])
 /// ```
 ///
 /// Times are stored with millisecond precision. `write` and `read` block the calling thread for the duration

@@ -1,6 +1,7 @@
 import CARBSMessaging
 import CARBSStore
 import Foundation
+import GRDB
 import TestSupport
 import Testing
 
@@ -11,7 +12,7 @@ private func makeSuggestion(_ id: String, state: SuggestionState = .publishing) 
     StoredSuggestion(
         id: id, params: ["hidden_dim": .integer(64), "learning_rate": .real(0.0012), "width": .real(64.0)],
         createdAt: date("2026-11-28T23:58:33.125Z"), state: state,
-        predicted: ["output": 0.31, "cost": 12.5, "upper": .infinity])
+        predicted: Data(#"{"cost":12.5,"output":0.31}"#.utf8), origin: "acquisition")
 }
 
 private func makeObservation(_ id: String, output: Double? = 0.25, cost: Double? = 3.5) -> StoredObservation {
@@ -45,6 +46,7 @@ struct StoreRoundTripTests {
         suggestion.lastHeardAt = date("2026-11-29T00:01:00.250Z")
         suggestion.leaseDeadline = date("2026-11-29T00:03:00.250Z")
         suggestion.predicted = nil
+        suggestion.origin = nil
         var first = attempt
         first.publishedAt = date("2026-11-28T23:58:34Z")
         first.startedAt = date("2026-11-28T23:58:40Z")
@@ -63,14 +65,32 @@ struct StoreRoundTripTests {
         #expect(try store.suggestions(in: [.queued, .publishing]).isEmpty)
     }
 
-    @Test("parameters keep their kind and predictions keep infinities")
+    @Test("parameters keep their kind; predictions and metrics are readable JSON text")
     func jsonColumns() throws {
         let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
-        try store.write { try $0.insert(makeSuggestion("a")) }
+        try store.write { tx in
+            try tx.insert(makeSuggestion("a"))
+            var observation = makeObservation("a")
+            observation.metrics = ["inf": .infinity, "loss": 0.5]
+            try tx.insert(observation)
+        }
         let stored = try #require(try store.suggestions().first)
         #expect(stored.params["width"] == .real(64.0))
         #expect(stored.params["hidden_dim"] == .integer(64))
-        #expect(stored.predicted?["upper"] == .infinity)
+        let columns = try store.read { tx in
+            try tx.sqlite { db in
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT params FROM suggestion UNION ALL SELECT predicted FROM suggestion "
+                        + "UNION ALL SELECT metrics FROM observation")
+            }
+        }
+        #expect(
+            columns == [
+                #"{"hidden_dim":64,"learning_rate":0.0012,"width":64.0}"#, #"{"cost":12.5,"output":0.31}"#,
+                #"{"inf":"inf","loss":0.5}"#,
+            ])
+        #expect(try store.observations().first?.metrics == ["inf": .infinity, "loss": 0.5])
     }
 
     @Test("observations come back in the order they counted")
@@ -254,6 +274,104 @@ struct StoreTransactionTests {
             try store.write { try $0.markPublished("a", attempt: 2, at: date("2026-11-29T00:00:01Z")) }
         }
         #expect(error?.code == .notFound)
+    }
+
+    @Test("progress updates keep the attempt history: start, heartbeat, lease expiry, re-issue, result")
+    func progress() throws {
+        let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
+        let t0 = date("2026-11-29T00:00:00Z")
+        func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+        try store.write { tx in
+            try tx.insert(makeSuggestion("a"))
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .publishing, attempt: 1, worker: nil, leaseDeadline: nil, at: t0)
+            try tx.markPublished("a", attempt: 1, at: at(1))
+        }
+        try store.write { tx in
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .running, attempt: 1, worker: "w1", leaseDeadline: at(130), at: at(10))
+        }
+        try store.write { tx in
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .running, attempt: 1, worker: "w1", leaseDeadline: at(170), at: at(50))
+        }
+        var suggestion = try #require(try store.suggestions().first)
+        #expect(suggestion.state == .running)
+        #expect(suggestion.attemptsStarted == 1)
+        #expect(suggestion.lastHeardAt == at(50))
+        #expect(suggestion.leaseDeadline == at(170))
+
+        // The lease runs out: re-issued as attempt 2, which a second worker finishes.
+        try store.write { tx in
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .publishing, attempt: 2, worker: nil, leaseDeadline: nil, at: at(200))
+        }
+        try store.write { tx in
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .running, attempt: 2, worker: "w2", leaseDeadline: at(330), at: at(210))
+            try tx.recordProgress(
+                ofSuggestion: "a", state: .finished, attempt: 2, worker: "w2", leaseDeadline: nil, at: at(300))
+        }
+        suggestion = try #require(try store.suggestions().first)
+        #expect(suggestion.state == .finished)
+        #expect(suggestion.attempt == 2)
+        #expect(suggestion.attemptsStarted == 2)
+        #expect(suggestion.leaseDeadline == nil)
+        #expect(suggestion.params == makeSuggestion("a").params)
+        let attempts = try store.read { try $0.attempts(ofSuggestion: "a") }
+        #expect(
+            attempts == [
+                StoredAttempt(
+                    suggestionID: "a", attempt: 1, issuedAt: t0, publishedAt: at(1), startedAt: at(10),
+                    finishedAt: at(200), outcome: .lost, worker: "w1"),
+                StoredAttempt(
+                    suggestionID: "a", attempt: 2, issuedAt: at(200), startedAt: at(210), finishedAt: at(300),
+                    outcome: .success, worker: "w2"),
+            ])
+        let missing = #expect(throws: StoreError.self) {
+            try store.write {
+                try $0.recordProgress(
+                    ofSuggestion: "b", state: .queued, attempt: 1, worker: nil, leaseDeadline: nil, at: t0)
+            }
+        }
+        #expect(missing?.code == .notFound)
+    }
+
+    @Test("a counted result becomes an observation; any received body becomes a log entry")
+    func conveniences() throws {
+        let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
+        var result = MessageFixtures.success(study: "store-test", id: "a", output: 0.7, cost: 4)
+        result.metrics = ["loss": 0.1]
+        result.startedAt = date("2026-11-29T00:00:00Z")
+        let failure = WorkerMessage(
+            kind: .result, study: "store-test", suggestionID: "b", attempt: 2, worker: "w",
+            sentAt: MessageFixtures.epoch,
+            status: .failure, message: "OOM")
+        let heartbeat = WorkerMessage(
+            kind: .heartbeat, study: "store-test", suggestionID: "a", attempt: 1, worker: "w",
+            sentAt: MessageFixtures.epoch)
+        let now = date("2026-11-29T00:10:00Z")
+        try store.write { tx in
+            try tx.insert(StoredObservation(result: result, params: ["x": .real(1)], observedAt: now))
+            try tx.insert(StoredObservation(result: failure, params: ["x": .real(2)], observedAt: now))
+            try tx.log(
+                LoggedMessage(
+                    body: WireFormat.encode(heartbeat), message: heartbeat, receivedAt: now, disposition: .ignored,
+                    reason: "stale attempt"))
+            try tx.log(
+                LoggedMessage(
+                    body: Data("oops".utf8), message: nil, receivedAt: now, disposition: .rejected, reason: "bad"))
+        }
+        let observations = try store.observations()
+        #expect(observations.map(\.isFailure) == [false, true])
+        #expect(observations[0].output == 0.7 && observations[0].cost == 4 && observations[0].metrics == ["loss": 0.1])
+        #expect(observations[0].startedAt == date("2026-11-29T00:00:00Z"))
+        #expect(observations[1].attempt == 2 && observations[1].message == "OOM" && observations[1].output == nil)
+        let log = try store.messageLog()
+        #expect(log.map(\.disposition) == [.ignored, .rejected])
+        #expect(log[0].kind == "heartbeat" && log[0].suggestionID == "a" && log[0].reason == "stale attempt")
+        #expect(log[1].body == "oops" && log[1].kind == nil)
+        #expect(try store.counts().messages == [.ignored: 1, .rejected: 1])
     }
 
     @Test("writing inside a read fails")
