@@ -60,6 +60,7 @@ let package = Package(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
+                "CARBSBenchmarkProblems",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,1 +1,3 @@
-print("carbs: not built yet")
+import CARBSCommandLine
+
+await CarbsCommand.main()

@@ -175,3 +175,11 @@ public struct StudyLedger: Sendable {
         return .forget(id: entry.id)
     }
 }
+
+extension StudyLedger {
+    /// A queued suggestion was taken back from the queue unstarted (budget reached).
+    public mutating func withdraw(id: String) {
+        guard entries[id]?.phase == .queued || entries[id]?.phase == .publishing else { return }
+        entries[id]?.phase = .withdrawn
+    }
+}
