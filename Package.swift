@@ -4,6 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "carbs-fleet",
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CARBSCore", targets: ["CARBSCore"]),
         .executable(name: "carbs", targets: ["carbs"]),
@@ -67,7 +68,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .executableTarget(name: "carbs", dependencies: ["CARBSCommandLine"]),
+        .executableTarget(
+            name: "carbs",
+            dependencies: ["CARBSCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "carbs-bench",
             dependencies: [
@@ -79,7 +83,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
         .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),
         .testTarget(name: "CARBSMessagingTests", dependencies: ["CARBSMessaging", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "CARBSStoreTests", dependencies: ["CARBSStore", "TestSupport"]),
+        .testTarget(
+            name: "CARBSStoreTests",
+            dependencies: ["CARBSStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "CARBSServiceTests", dependencies: ["CARBSService", "TestSupport"]),
         .testTarget(name: "CARBSWorkerTests", dependencies: ["CARBSWorker", "TestSupport"]),
         .testTarget(name: "CARBSAMQPTests", dependencies: ["CARBSAMQP", "CARBSCommandLine", "TestSupport"]),
