@@ -22,8 +22,9 @@ struct LatencyCommand: ParsableCommand {
 
             A configuration builds CARBS on the synthetic problem of LatencyProblem.swift (dimensions cycling \
             through log unbounded, linear bounded, log integer bounded, linear unbounded), warm-starts it with n \
-            random observations, makes p suggestions that stay pending, then times at least 10 further \
-            suggest(count: 1) calls (3 when n ≥ 1000), forgetting each suggestion right after, so n and p stay fixed.
+            random observations, draws (and forgets) the resamples such a history is owed, makes p suggestions \
+            that stay pending, then times at least 10 further model-based suggest(count: 1) calls (3 when \
+            n ≥ 1000), forgetting each suggestion right after, so n and p stay fixed.
             """
     )
 
@@ -101,16 +102,33 @@ struct LatencyCommand: ParsableCommand {
             let result = problem.evaluate(suggestion.parameters, noise: &noise)
             try optimizer.observe(parameters: suggestion.parameters, output: result.output, cost: result.cost)
         }
+        // A warm-started history is owed resamples (one per `resample_frequency` successes) and pays them off
+        // first; those suggestions fit no model, so draw them before timing anything.
+        var drained = 0
+        while drained <= observations, let first = try optimizer.suggest(count: 1).first {
+            optimizer.forget(first.id)
+            drained += 1
+            if first.origin != .resample { break }
+        }
         if pending > 0 { _ = try optimizer.suggest(count: pending) }
 
         let repeats = repeats ?? (observations >= 1000 ? 3 : 10)
         let clock = ContinuousClock()
         var seconds: [Double] = []
-        for _ in 0..<repeats {
+        var attempts = 0
+        while seconds.count < repeats, attempts < 10 * repeats {
+            attempts += 1
             let start = clock.now
             let suggestion = try optimizer.suggest(count: 1)
-            seconds.append((clock.now - start).seconds)
+            let elapsed = (clock.now - start).seconds
             for made in suggestion { optimizer.forget(made.id) }
+            // Only model-based suggestions count: a resample or random-phase point would flatter the figure.
+            if suggestion.allSatisfy({ $0.origin == .acquisition || $0.origin == .fallback }) {
+                seconds.append(elapsed)
+            }
+        }
+        guard !seconds.isEmpty else {
+            throw ValidationError("latency n=\(observations) d=\(dimensions): no model-based suggestion to time")
         }
         let p50 = BenchmarkStatistics.quantile(seconds, 0.5)
         let p95 = BenchmarkStatistics.quantile(seconds, 0.95)
