@@ -6,11 +6,12 @@ public struct CarbsCommand: AsyncParsableCommand {
         commandName: "carbs",
         abstract: "Cost-aware Pareto-region Bayesian hyperparameter search (CARBS) for fleets of workers.",
         discussion: """
-            Tune on one machine:         carbs tune STUDY.yaml --workers 4
-            Run a fleet over RabbitMQ:   carbs optimizer STUDY.yaml --db study.sqlite   (CARBS_BROKER_URL set)
-                                         carbs worker --study NAME --command python3 train.py "{lr}"
-            Look at a study:             carbs status --db study.sqlite
-                                         carbs export --db study.sqlite --format csv
+            Tune on one machine:  carbs tune STUDY.yaml --workers 4
+            Run a fleet:          carbs optimizer STUDY.yaml --db study.sqlite
+                                  carbs worker --study NAME --command python3 train.py {lr}
+                                  (both read the broker URL from CARBS_BROKER_URL)
+            Look at a study:      carbs status --db study.sqlite
+                                  carbs export --db study.sqlite --format csv
             """,
         subcommands: [
             TuneCommand.self, OptimizerCommand.self, WorkerCommand.self, StatusCommand.self, ExportCommand.self,

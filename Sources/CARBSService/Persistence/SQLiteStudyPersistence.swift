@@ -35,9 +35,9 @@ public final class SQLiteStudyPersistence: StudyPersistence {
         let time = step.time
         try store.write { transaction in
             for suggestion in step.newSuggestions {
-                let predicted = suggestion.prediction.flatMap { try? JSONDecoder().decode([String: Double].self, from: $0) }
                 try transaction.insert(
-                    StoredSuggestion(id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: predicted))
+                    StoredSuggestion(
+                        id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: suggestion.prediction))
                 try transaction.insert(StoredAttempt(suggestionID: suggestion.id, attempt: 1, issuedAt: time))
             }
             for entry in step.entries {
@@ -64,12 +64,6 @@ public final class SQLiteStudyPersistence: StudyPersistence {
                         isFailure: message.status != .success, params: result.parameters, observedAt: time,
                         worker: message.worker, startedAt: message.startedAt, finishedAt: message.finishedAt,
                         message: message.message, metrics: message.metrics))
-                if var attempt = try transaction.attempt(message.attempt, ofSuggestion: message.suggestionID) {
-                    attempt.finishedAt = message.finishedAt ?? time
-                    attempt.outcome = message.status == .success ? .success : .failure
-                    attempt.worker = attempt.worker ?? message.worker
-                    try transaction.update(attempt)
-                }
             }
             if let snapshot = step.snapshot {
                 _ = try transaction.saveSnapshot(snapshot, at: time)
@@ -77,57 +71,25 @@ public final class SQLiteStudyPersistence: StudyPersistence {
         }
     }
 
-    /// Brings the stored suggestion (and its attempts) in line with a ledger entry.
+    /// Brings the stored suggestion (and its attempt history) in line with a ledger entry.
     private func apply(_ entry: StudyLedger.Entry, in transaction: StoreTransaction, at time: Date) throws {
-        guard var stored = try transaction.suggestion(id: entry.id),
-            let state = SuggestionState(rawValue: entry.phase.rawValue)
+        guard let state = SuggestionState(rawValue: entry.phase.rawValue),
+            let stored = try transaction.suggestion(id: entry.id)
         else { return }
-        if entry.attempt > stored.attempt {
-            // The previous attempt was lost (reported, or its lease ran out); a new one is issued.
-            if var previous = try transaction.attempt(stored.attempt, ofSuggestion: entry.id) {
-                previous.outcome = previous.outcome ?? .lost
-                previous.finishedAt = previous.finishedAt ?? time
-                try transaction.update(previous)
-            }
-            for number in (stored.attempt + 1)...entry.attempt
-            where try transaction.attempt(number, ofSuggestion: entry.id) == nil {
-                try transaction.insert(StoredAttempt(suggestionID: entry.id, attempt: number, issuedAt: time))
-            }
+        if state == .queued && stored.state == .publishing && stored.attempt == entry.attempt {
+            try transaction.markPublished(entry.id, attempt: entry.attempt, at: time)
         }
-        if state == .running && (stored.state != .running || entry.attempt != stored.attempt) {
-            stored.attemptsStarted += 1
-            if var attempt = try transaction.attempt(entry.attempt, ofSuggestion: entry.id), attempt.startedAt == nil {
-                attempt.startedAt = time
-                attempt.worker = entry.worker
-                try transaction.update(attempt)
-            }
-        }
-        if state == .queued && stored.state != .queued {
-            if var attempt = try transaction.attempt(entry.attempt, ofSuggestion: entry.id), attempt.publishedAt == nil {
-                attempt.publishedAt = time
-                try transaction.update(attempt)
-            }
-        }
-        if (state == .withdrawn || state == .forgotten),
-            var attempt = try transaction.attempt(entry.attempt, ofSuggestion: entry.id), attempt.outcome == nil
-        {
-            attempt.outcome = state == .withdrawn ? .withdrawn : .lost
-            attempt.finishedAt = time
-            try transaction.update(attempt)
-        }
-        if state == .running { stored.lastHeardAt = time }
-        stored.state = state
-        stored.attempt = entry.attempt
-        stored.worker = entry.worker ?? stored.worker
-        stored.leaseDeadline = entry.leaseDeadline
-        try transaction.update(stored)
+        try transaction.recordProgress(
+            ofSuggestion: entry.id, state: state, attempt: entry.attempt, worker: entry.worker,
+            leaseDeadline: entry.leaseDeadline, at: time)
     }
 
     private static func disposition(_ value: PersistenceStep.ReceivedMessage.Disposition) -> MessageDisposition {
         switch value {
         case .applied: .applied
         case .duplicate: .duplicate
-        case .late, .ignored: .late
+        case .late: .late
+        case .ignored: .ignored
         case .rejected: .rejected
         case .heartbeat: .heartbeat
         case .started: .started

@@ -1,3 +1,0 @@
-import CARBSCommandLine
-
-await CarbsCommand.main()
