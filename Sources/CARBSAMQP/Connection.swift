@@ -233,7 +233,12 @@ final class Connection {
         return (
             AMQPAdministration.Message(
                 body: body, messageID: properties.messageID, correlationID: properties.correlationID,
-                headers: headers, isRedelivered: redelivered),
+                headers: headers,
+                contentType: message.properties._flags & crabbitmq_content_type_flag != 0
+                    ? String(amqpBytes: message.properties.content_type) : nil,
+                isPersistent: message.properties._flags & crabbitmq_delivery_mode_flag != 0
+                    && message.properties.delivery_mode == crabbitmq_delivery_persistent,
+                isRedelivered: redelivered),
             tag
         )
     }
