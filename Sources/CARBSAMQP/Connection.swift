@@ -208,7 +208,7 @@ final class Connection {
     func get(_ queue: String) throws(AMQPError) -> (AMQPAdministration.Message, tag: UInt64)? {
         let reply = queue.withAMQPBytes { queueBytes in amqp_basic_get(state, Self.channel, queueBytes, 0) }
         guard reply.reply_type == AMQP_RESPONSE_NORMAL else { throw error(from: reply, doing: "get from \(queue)") }
-        guard reply.reply.id == AMQP_BASIC_GET_OK_METHOD_VALUE,
+        guard reply.reply.id == crabbitmq_basic_get_ok_method,
             let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self)
         else { return nil }
         let tag = ok.pointee.delivery_tag
@@ -388,7 +388,6 @@ final class Connection {
     }
 }
 
-private let AMQP_BASIC_GET_OK_METHOD_VALUE: amqp_method_number_t = 0x003C_0047
 
 /// A frame from the broker, decoded and copied out of rabbitmq-c's buffers.
 enum Frame {
@@ -466,7 +465,9 @@ enum Frame {
         case AMQP_FRAME_HEADER:
             let header = frame.payload.properties
             let properties =
-                header.decoded.map { MessageProperties($0.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee) }
+                header.decoded.map {
+                    MessageProperties($0.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee)
+                }
                 ?? MessageProperties()
             self = .header(bodySize: header.body_size, properties: properties)
         case AMQP_FRAME_BODY:

@@ -203,8 +203,12 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
                 connectionLost()
                 throw error
             }
-            if failedAttempts > 0 || hasStarted {
+            if hasStarted {
                 logger.info("AMQP connection restored", metadata: ["broker": "\(settings.url)"])
+            } else if failedAttempts > 0 {
+                logger.info(
+                    "AMQP connection ready",
+                    metadata: ["broker": "\(settings.url)", "attempts": "\(failedAttempts + 1)"])
             } else {
                 logger.debug("AMQP connection open", metadata: ["broker": "\(settings.url)"])
             }
@@ -239,7 +243,8 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
         // Log each kind of failure once until the connection works again (a worker may wait for hours).
         if loggedFailureCodes.insert(error.code).inserted {
             if error.code == .queueNotFound {
-                logger.info("waiting for the study's queues (is the optimizer running?)", metadata: ["error": "\(error)"])
+                logger.info(
+                    "waiting for the study's queues (is the optimizer running?)", metadata: ["error": "\(error)"])
             } else {
                 logger.warning(
                     "cannot connect to the broker; retrying",

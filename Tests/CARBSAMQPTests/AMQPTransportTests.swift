@@ -27,7 +27,8 @@ struct AMQPTransportTests {
 
             // Properties on the wire, as another-language worker would see them.
             try await optimizer.publish(suggestion: TestBroker.message("peek"))
-            let peeked = try #require(try AMQPAdministration.take(url: try TestBroker.url, queue: optimizer.names.suggestions))
+            let peeked = try #require(
+                try AMQPAdministration.take(url: try TestBroker.url, queue: optimizer.names.suggestions))
             #expect(peeked.contentType == "application/json")
             #expect(peeked.isPersistent)
             #expect(peeked.messageID == "peek/1")
@@ -272,7 +273,8 @@ struct AMQPTransportTests {
             let redeliveredSuggestion = try #require(try await worker.receiveSuggestion(timeout: .seconds(10)))
             #expect(redeliveredSuggestion.messageID == "s1/1")
             #expect(redeliveredSuggestion.isRedelivered)
-            let redeliveredResult = try #require(try await optimizer.receiveResults(maximum: 10, timeout: .seconds(10)).first)
+            let redeliveredResult = try #require(
+                try await optimizer.receiveResults(maximum: 10, timeout: .seconds(10)).first)
             #expect(redeliveredResult.text == "started")
             #expect(redeliveredResult.isRedelivered)
 
@@ -291,6 +293,39 @@ struct AMQPTransportTests {
             await optimizer.shutdown()
             #expect(try TestBroker.readyCount(optimizer.names.suggestions) == 0)
             #expect(try TestBroker.readyCount(optimizer.names.results) == 0)
+        }
+    }
+
+    @Test("heartbeats keep idle connections open: nothing reconnects during a quiet spell")
+    func heartbeatsWhileIdle() async throws {
+        try await TestBroker.withStudy("idle") { study in
+            let optimizer = try TestBroker.optimizer(study: study) { $0.heartbeatSeconds = 1 }
+            var workerConfiguration = try TestBroker.configuration(study: study)
+            workerConfiguration.heartbeatSeconds = 1
+            let worker = try AMQPWorkerTransport(configuration: workerConfiguration, logger: TestBroker.logger)
+            try await optimizer.start()
+            try await worker.start()
+            try await optimizer.publish(suggestion: TestBroker.message("s1"))
+            try await worker.publish(result: TestBroker.message("s1"))
+            let before = try #require(try await worker.receiveSuggestion(timeout: .seconds(5)))
+            let result = try #require(try await optimizer.receiveResults(maximum: 1, timeout: .seconds(5)).first)
+            // A worker "training": it holds nothing and calls nothing for several heartbeat intervals.
+            try await worker.acknowledge(before)
+            try await Task.sleep(for: .seconds(5))
+            try await optimizer.acknowledge([result])
+            try await optimizer.publish(suggestion: TestBroker.message("s2"))
+            try await worker.publish(result: TestBroker.message("s2"))
+            let after = try #require(try await worker.receiveSuggestion(timeout: .seconds(5)))
+            let resultAfter = try #require(try await optimizer.receiveResults(maximum: 1, timeout: .seconds(5)).first)
+            #expect(after.messageID == "s2/1" && !after.isRedelivered)
+            #expect(resultAfter.messageID == "s2/1" && !resultAfter.isRedelivered, "s1 must not come back")
+            // Same connections as before the quiet spell.
+            #expect(after.receipt.generation == before.receipt.generation)
+            #expect(resultAfter.receipt.generation == result.receipt.generation)
+            try await worker.acknowledge(after)
+            try await optimizer.acknowledge([resultAfter])
+            await worker.shutdown()
+            await optimizer.shutdown()
         }
     }
 

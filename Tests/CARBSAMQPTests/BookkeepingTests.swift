@@ -49,7 +49,8 @@ struct BookkeepingTests {
 
     @Test("backoff doubles up to the cap; jitter only shortens")
     func backoff() {
-        let backoff = AMQPConfiguration.Backoff(initialDelay: .milliseconds(200), maximumDelay: .seconds(10), jitter: 0.5)
+        let backoff = AMQPConfiguration.Backoff(
+            initialDelay: .milliseconds(200), maximumDelay: .seconds(10), jitter: 0.5)
         #expect(backoff.delay(attempt: 0, random: 0) == .milliseconds(200))
         #expect(backoff.delay(attempt: 3, random: 0) == .milliseconds(1600))
         #expect(backoff.delay(attempt: 10, random: 0) == .seconds(10))

@@ -90,7 +90,8 @@ enum TestBroker {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw AMQPError(.library, "rabbitmqctl \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+            throw AMQPError(
+                .library, "rabbitmqctl \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
         }
         return String(decoding: data, as: UTF8.self)
     }
