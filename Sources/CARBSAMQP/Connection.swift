@@ -388,7 +388,6 @@ final class Connection {
     }
 }
 
-
 /// A frame from the broker, decoded and copied out of rabbitmq-c's buffers.
 enum Frame {
     case deliver(consumerTag: String, deliveryTag: UInt64, isRedelivered: Bool)

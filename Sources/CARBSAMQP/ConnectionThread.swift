@@ -81,6 +81,9 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     /// Runs once per loop turn while connected, before frames are read (e.g. sends queued publishes).
     func work(on connection: Connection) throws(AMQPError) {}
 
+    /// Runs after every frame available at once has been handled (e.g. hands a burst to receivers as one batch).
+    func framesHandled() {}
+
     /// The connection is gone: reset per-connection state; keep what must be retried.
     func connectionLost() {}
 
@@ -177,6 +180,7 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
                     try handle(frame, on: connection)
                 }
             }
+            framesHandled()
             connection.releaseBuffers()
             let heartbeat = connection.heartbeatSeconds
             if heartbeat > 0 && ContinuousClock.now - lastInbound > .seconds(2 * heartbeat + 1) {

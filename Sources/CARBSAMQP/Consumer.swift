@@ -183,6 +183,10 @@ final class ConsumerThread: ConnectionThread<ConsumerCommand>, @unchecked Sendab
             consumerTag = nil
             try connection.cancel(consumerTag: tag)
         }
+    }
+
+    override func framesHandled() {
+        // After the whole burst that arrived together: one batch, one refit.
         serveReceivers()
     }
 

@@ -441,6 +441,33 @@ struct AMQPTransportTests {
         await refused.shutdown()
     }
 
+    @Test("TLS: a missing CA file is a configuration error; a TLS handshake with a plain port fails to connect")
+    func tlsFailures() async throws {
+        let plain = try TestBroker.url
+        var missingCA = AMQPConfiguration(
+            url: try BrokerURL("amqps://\(plain.host):\(plain.port)/?cacertfile=/nonexistent/ca.pem"), study: "tls")
+        missingCA.startTimeout = .seconds(30)
+        let misconfigured = try AMQPOptimizerTransport(configuration: missingCA, logger: TestBroker.logger)
+        await #expect {
+            try await misconfigured.start()
+        } throws: { error in
+            let error = error as? AMQPError
+            return error?.code == .invalidConfiguration && error?.message.contains("/nonexistent/ca.pem") == true
+        }
+        await misconfigured.shutdown()
+
+        var handshake = AMQPConfiguration(
+            url: try BrokerURL("amqps://\(plain.host):\(plain.port)/?verify=verify_none"), study: "tls")
+        handshake.startTimeout = .seconds(1)
+        let wrongPort = try AMQPWorkerTransport(configuration: handshake, logger: TestBroker.logger)
+        await #expect {
+            try await wrongPort.start()
+        } throws: { error in
+            (error as? AMQPError)?.code == .timedOut
+        }
+        await wrongPort.shutdown()
+    }
+
     @Test("using a transport after shutdown throws instead of hanging")
     func afterShutdown() async throws {
         try await TestBroker.withStudy("after") { study in
