@@ -27,7 +27,8 @@ extension CARBSOptimizer {
         let d = dimensions
         let inputs = Matrix(rows: successes.count, columns: d, elements: successes.flatMap(\.input))
 
-        let outputTransform = QuantileTransform(fitting: successes.map(\.output))
+        let outputTransform = QuantileTransform(
+            fitting: successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
         let outputTargets = successes.map { sign * outputTransform.transform($0.output) }
         let costTransform = CostTransform(fitting: successes.map(\.cost))
         let costTargets = successes.map { costTransform.transform($0.cost) }
