@@ -33,7 +33,8 @@ extension CARBSOptimizer {
         let costTransform = CostTransform(fitting: successes.map(\.cost))
         let costTargets = successes.map { costTransform.transform($0.cost) }
 
-        let radius = state.searchRadius
+        // The models' priors follow the configured radius, not the adaptive search radius.
+        let radius = configuration.initialSearchRadius
         let output = try fitModel(
             .linearPlusMatern32, inputs: inputs, targets: outputTargets, previous: state.fitted.output,
             initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
