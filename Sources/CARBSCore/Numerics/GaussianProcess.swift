@@ -74,7 +74,7 @@ public struct GaussianProcess: Sendable {
 
         let evaluator = KernelEvaluator(kernel: kernel, hyperparameters: hyperparameters)
         let prepared = evaluator.prepare(inputs)
-        let covariance = evaluator.covarianceMatrix(prepared)
+        let covariance = evaluator.covarianceMatrix(prepared, fillUpper: false)
         let n = inputs.rows
         let (factor, usedJitter) = try Self.factorize(
             covariance, n: n, noiseVariance: hyperparameters.noiseVariance, jitter: jitter
@@ -332,7 +332,7 @@ public struct GaussianProcess: Sendable {
 
         // K₂₁ (k×n), then L₂₁ = K₂₁·L₁₁⁻ᵀ in place.
         var lower = [Double](repeating: 0, count: k * n)
-        var corner = evaluator.covarianceMatrix(newPrepared)
+        var corner = evaluator.covarianceMatrix(newPrepared, fillUpper: false)
         let noise = hyperparameters.noiseVariance + jitter
         let info = lower.withUnsafeMutableBufferPointer { lower -> Int in
             if n > 0 {
