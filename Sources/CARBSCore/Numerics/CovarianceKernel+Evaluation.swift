@@ -100,11 +100,14 @@ struct KernelEvaluator: Sendable {
         a.scaledSquaredNorms.withUnsafeBufferPointer { aNorms in
             b.scaledSquaredNorms.withUnsafeBufferPointer { bNorms in
                 let bNorms = bNorms.baseAddress!
-                for i in 0..<m {
-                    Self.stationaryRow(
-                        kernel: kernel, variance: variance, rowNorm: aNorms[rows.lowerBound + i], columnNorms: bNorms,
-                        row: out + i * n, count: n
-                    )
+                let aNorms = aNorms.baseAddress! + rows.lowerBound
+                ParallelRows.forEachChunk(rows: m, columns: n) { chunk in
+                    for i in chunk {
+                        Self.stationaryRow(
+                            kernel: kernel, variance: variance, rowNorm: aNorms[i], columnNorms: bNorms,
+                            row: out + i * n, count: n
+                        )
+                    }
                 }
             }
         }
@@ -161,12 +164,14 @@ struct KernelEvaluator: Sendable {
             }
             points.scaledSquaredNorms.withUnsafeBufferPointer { norms in
                 let norms = norms.baseAddress!
-                for i in 0..<n {
-                    Self.stationaryRow(
-                        kernel: kernel, variance: variance, rowNorm: norms[i], columnNorms: norms, row: out + i * n,
-                        count: i
-                    )
-                    out[i * n + i] = variance
+                ParallelRows.forEachChunk(rows: n, columns: n, shape: .lowerTriangle) { chunk in
+                    for i in chunk {
+                        Self.stationaryRow(
+                            kernel: kernel, variance: variance, rowNorm: norms[i], columnNorms: norms,
+                            row: out + i * n, count: i
+                        )
+                        out[i * n + i] = variance
+                    }
                 }
             }
             if hasLinearPart && d > 0 {

@@ -94,6 +94,33 @@ struct GaussianProcessTests {
         #expect(variance.allSatisfy { $0 >= 0 && $0.isFinite })
     }
 
+    @Test("large problems (parallel kernel rows, several dtrsm blocks) agree with the serial likelihood code")
+    func largeProblem() throws {
+        let n = 600
+        let inputs = NumericsTestData.uniformMatrix(rows: n, columns: 5, seed: 13)
+        let targets = NumericsTestData.normalVector(count: n, seed: 14)
+        let hyperparameters = KernelHyperparameters.initial(dimensions: 5, searchRadius: 0.3)
+        let gp = try GaussianProcess(
+            kernel: .linearPlusMatern32, hyperparameters: hyperparameters, inputs: inputs, targets: targets
+        )
+        let direct = try #require(
+            HyperparameterFitter().logPosterior(
+                kernel: .linearPlusMatern32, inputs: inputs, targets: targets, hyperparameters: hyperparameters,
+                prior: nil
+            )
+        )
+        #expect(abs(gp.logMarginalLikelihood() - direct.value) < 1e-8 * abs(direct.value))
+        // m < 2n: the dtrsm path, in blocks of 436 rows.
+        let points = NumericsTestData.uniformMatrix(rows: 1000, columns: 5, seed: 15)
+        let (mean, variance) = gp.posterior(at: points)
+        let check = [0, 435, 436, 999]
+        let joint = gp.posteriorCovariance(at: points.selectingRows(check))
+        for (index, row) in check.enumerated() {
+            #expect(abs(mean[row] - joint.mean[index]) < 1e-9)
+            #expect(abs(variance[row] - joint.covariance[index, index]) < 1e-9)
+        }
+    }
+
     @Test(
         "appending extends the factor to the same process as a rebuild on all data",
         arguments: [CovarianceKernel.linearPlusMatern32, .squaredExponential]
