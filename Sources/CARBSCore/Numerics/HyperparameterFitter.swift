@@ -9,9 +9,9 @@ public struct HyperparameterFitter: Sendable {
     /// Fits on a random subset of this many rows when there is more data.
     public var maxFitPoints: Int
     /// L-BFGS stops once every component of the log-posterior gradient is below this.
-    public var gradientTolerance: Double = 1e-3
+    public var gradientTolerance: Double = 1e-2
     /// L-BFGS stops once an iteration improves the log posterior by less than this times `max(1, |value|)`.
-    public var relativeDecreaseTolerance: Double = 1e-9
+    public var relativeDecreaseTolerance: Double = 1e-6
 
     public init(maxIterations: Int = 30, maxFitPoints: Int = 300) {
         precondition(maxIterations >= 0, "maxIterations must be non-negative, got \(maxIterations)")
