@@ -10,8 +10,11 @@
 ///
 /// Follows Rasmussen & Williams, *Gaussian Processes for Machine Learning* (2006), Algorithm 2.1: the kernel
 /// matrix plus noise is factorised once by Cholesky, `L·Lᵀ = K + (σₙ² + jitter)·I`, and `α = Lᵀ⁻¹·L⁻¹·y`;
-/// predictions use triangular solves, never an explicit inverse. The value is immutable and `Sendable`:
+/// predictions use triangular solves, never an explicit inverse of `K`. The value is immutable and `Sendable`:
 /// build it off any actor and share it freely.
+///
+/// Results are deterministic: element-wise kernel loops may run on several cores (`DispatchQueue
+/// .concurrentPerform` over disjoint rows, no reductions), and BLAS/LAPACK come from OpenBLAS.
 public struct GaussianProcess: Sendable {
     /// The covariance function.
     public let kernel: CovarianceKernel
