@@ -8,7 +8,8 @@ import Dispatch
     import Darwin
 #endif
 
-/// Splits element-wise work over the rows of a matrix into contiguous chunks and runs them on all cores.
+/// Splits element-wise work over the rows of a matrix into contiguous chunks and runs them on
+/// `NumericThreads.count` cores.
 ///
 /// Only for loops whose rows write disjoint memory and reduce nothing, so that the result is bit-for-bit the
 /// result of the serial loop whatever the scheduling (deterministic). Small jobs run serially on the caller.
@@ -19,11 +20,11 @@ enum ParallelRows {
         case lowerTriangle
     }
 
-    /// The number of online processors, at most 8.
-    static let threadCount: Int = {
-        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return Int(min(max(online, 1), 8))
-    }()
+    /// The number of threads to use: `NumericThreads.count`, at most the online processors and at most 8.
+    static var threadCount: Int {
+        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return min(max(min(online, NumericThreads.count), 1), 8)
+    }
 
     /// Jobs with fewer element operations than this run serially.
     static let minimumParallelWork = 150_000
@@ -39,7 +40,7 @@ enum ParallelRows {
         rows: Int, columns: Int, shape: Shape = .rectangle, _ body: (Range<Int>) -> Void
     ) {
         let work = shape == .rectangle ? rows * columns : rows * columns / 2
-        let chunks = min(threadCount, rows)
+        let chunks = min(Self.threadCount, rows)
         if chunks <= 1 || work < minimumParallelWork {
             body(0..<rows)
             return
