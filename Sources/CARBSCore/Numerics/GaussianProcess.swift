@@ -248,6 +248,18 @@ public struct GaussianProcess: Sendable {
         return (mean, variance)
     }
 
+    /// The prior variance `k(x, x)` at each row of `points`: an upper bound on the posterior variance that costs
+    /// O(m·d), for example to skip exact variances of candidates that cannot win an acquisition.
+    public func priorVariance(at points: Matrix) -> [Double] {
+        if points.rows == 0 { return [] }
+        precondition(
+            points.columns == inputs.columns,
+            "points have \(points.columns) columns, the process has \(inputs.columns)"
+        )
+        let prepared = evaluator.prepare(points)
+        return (0..<points.rows).map { evaluator.priorVariance(prepared, row: $0) }
+    }
+
     /// The joint posterior of the latent function at the rows of `points`: means and full covariance.
     ///
     /// - Complexity: O(m·n² + m²·n).

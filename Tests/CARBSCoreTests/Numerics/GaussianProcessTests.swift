@@ -92,6 +92,8 @@ struct GaussianProcessTests {
             #expect(abs(variance[row] - joint.covariance[index, index]) < 1e-10)
         }
         #expect(variance.allSatisfy { $0 >= 0 && $0.isFinite })
+        let prior = gp.priorVariance(at: points)
+        #expect(zip(variance, prior).allSatisfy { $0 <= $1 })
     }
 
     @Test("large problems (parallel kernel rows, several dtrsm blocks) agree with the serial likelihood code")
