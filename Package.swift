@@ -4,6 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "carbs-fleet",
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CARBSCore", targets: ["CARBSCore"]),
         .executable(name: "carbs", targets: ["carbs"]),
@@ -55,18 +56,26 @@ let package = Package(
         ),
         // The benchmark problems of docs/benchmarks.md and the frontier-regret figure.
         .target(name: "CARBSBenchmarkProblems", dependencies: ["CARBSCore"]),
+        // The built-in demo trainer: a small MLP trained from scratch on a generated dataset.
+        .target(name: "CARBSDemo", dependencies: ["CLAPACK"]),
+        // Reports: the Pareto table, scaling-law fits, SVG pictures and an HTML page.
+        .target(name: "CARBSReport", dependencies: ["CARBSCore"]),
         // Commands and study files: everything the `carbs` executable does, as a testable library.
         .target(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
+                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .executableTarget(name: "carbs", dependencies: ["CARBSCommandLine"]),
+        .executableTarget(
+            name: "carbs",
+            dependencies: ["CARBSCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "carbs-bench",
             dependencies: [
@@ -78,11 +87,16 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
         .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),
         .testTarget(name: "CARBSMessagingTests", dependencies: ["CARBSMessaging", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "CARBSStoreTests", dependencies: ["CARBSStore", "TestSupport"]),
+        .testTarget(
+            name: "CARBSStoreTests",
+            dependencies: ["CARBSStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "CARBSServiceTests", dependencies: ["CARBSService", "TestSupport"]),
         .testTarget(name: "CARBSWorkerTests", dependencies: ["CARBSWorker", "TestSupport"]),
         .testTarget(name: "CARBSAMQPTests", dependencies: ["CARBSAMQP", "CARBSCommandLine", "TestSupport"]),
         .testTarget(name: "CARBSBenchmarkProblemsTests", dependencies: ["CARBSBenchmarkProblems", "TestSupport"]),
+        .testTarget(name: "CARBSDemoTests", dependencies: ["CARBSDemo", "TestSupport"]),
+        .testTarget(name: "CARBSReportTests", dependencies: ["CARBSReport", "TestSupport"]),
         .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,9 @@ import Foundation
 ///  "params": {"learning_rate": 0.0012, "hidden_dim": 64}, "issued_at": "2026-11-28T23:58:33Z",
 ///  "lease_seconds": 120, "timeout_seconds": 3600}
 /// ```
+///
+/// On the wire, use `WireFormat` to encode and decode: it writes RFC 3339 times and keeps real parameters such
+/// as `64.0` real, which a plain `JSONEncoder` (numeric dates, `64.0` written as `64`) does not.
 public struct SuggestionMessage: Sendable, Hashable, Codable {
     public var protocolVersion: Int
     public var study: String

@@ -1,6 +1,9 @@
 import Foundation
 
 /// Worker → optimizer (protocol version 1): `started`, `heartbeat` or `result`.
+///
+/// On the wire, use `WireFormat` to encode and decode: it writes RFC 3339 times and keeps real parameters such
+/// as `64.0` real, which a plain `JSONEncoder` (numeric dates, `64.0` written as `64`) does not.
 public struct WorkerMessage: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case started, heartbeat, result

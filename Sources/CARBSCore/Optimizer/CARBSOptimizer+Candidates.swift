@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension CARBSOptimizer {
+    /// Rounds integer dimensions of a basic vector; nil when the result lies outside the bounds.
+    func admissible(_ point: [Double]) -> [Double]? {
+        var result = point
+        for (k, parameter) in state.parameters.enumerated() {
+            result[k] = parameter.space.rounded(basic: point[k])
+            guard parameter.space.contains(basic: result[k]) else { return nil }
+        }
+        return result
+    }
+
+    /// Candidates around the origins (section 6.3): pick an origin uniformly, add independent normal steps with
+    /// standard deviation = search radius, round integers, drop what leaves the bounds.
+    ///
+    /// Improves on the reference's fixed over-generation factor: draws rounds of the target size until
+    /// `numCandidatesPerDim · d` admissible candidates exist (at most `2^min(d, 6)` rounds), so the models score
+    /// the intended number of candidates however many fall outside the bounds.
+    /// - Returns: admissible candidates as rows, possibly fewer than the target (none when every draw left the
+    ///   bounds).
+    mutating func generateCandidates(around origins: [[Double]]) -> [[Double]] {
+        let d = dimensions
+        let target = configuration.numCandidatesPerDim * d
+        let maxRounds = 1 << min(d, 6)
+        let radius = state.searchRadius
+        var candidates: [[Double]] = []
+        candidates.reserveCapacity(target)
+        var round = 0
+        while candidates.count < target && round < maxRounds {
+            round += 1
+            for _ in 0..<target {
+                let origin = origins[Int(state.generator.nextUniform() * Double(origins.count))]
+                var point = origin
+                for k in 0..<d {
+                    point[k] += radius * state.generator.nextNormal()
+                }
+                if let valid = admissible(point) {
+                    candidates.append(valid)
+                    if candidates.count == target { break }
+                }
+            }
+        }
+        return candidates
+    }
+
+    /// A random admissible point around the origins (the fallback of section 6.5); the first origin itself if
+    /// a thousand draws all leave the bounds.
+    mutating func sample(around origins: [[Double]]) -> [Double] {
+        for _ in 0..<1000 {
+            let origin = origins[Int(state.generator.nextUniform() * Double(origins.count))]
+            let point = origin.map { $0 + state.searchRadius * state.generator.nextNormal() }
+            if let valid = admissible(point) { return valid }
+        }
+        return admissible(origins[0]) ?? origins[0]
+    }
+
+    /// The next point of the random phase: pending-aware and spread out.
+    ///
+    /// Improves on the reference, whose independent draws around the center can coincide in a parallel study:
+    /// points follow a Halton sequence with a seeded random shift (Cranley–Patterson rotation), mapped through
+    /// Φ⁻¹ to normal steps of standard deviation = search radius around the search center, so that the first
+    /// suggestions of a parallel study cover the neighbourhood evenly. A point equal to an observed or outstanding
+    /// input (after integer rounding) or outside the bounds is skipped.
+    mutating func randomPhasePoint() -> [Double] {
+        var taken = Set<[Int64]>()
+        for input in state.outstanding.map(\.input) + state.successes.map(\.input) + state.failures.map(\.input) {
+            taken.insert(input.map(ObservationGroup.quantize))
+        }
+        let d = dimensions
+        let primes = Self.primes(count: d)
+        for _ in 0..<1000 {
+            state.randomPhaseIndex += 1
+            var point = state.searchCenter
+            for k in 0..<d {
+                var u = Self.radicalInverse(state.randomPhaseIndex, base: primes[k]) + state.randomPhaseShift[k]
+                u -= u.rounded(.down)
+                u = min(max(u, 1e-12), 1 - 1e-12)
+                point[k] += state.searchRadius * Normal.quantile(u)
+            }
+            if let valid = admissible(point), !taken.contains(valid.map(ObservationGroup.quantize)) {
+                return valid
+            }
+        }
+        return sample(around: [state.searchCenter])
+    }
+
+    /// The van der Corput radical inverse of `index` in `base`.
+    static func radicalInverse(_ index: Int, base: Int) -> Double {
+        var result = 0.0
+        var fraction = 1.0 / Double(base)
+        var i = index
+        while i > 0 {
+            result += Double(i % base) * fraction
+            i /= base
+            fraction /= Double(base)
+        }
+        return result
+    }
+
+    /// The first `count` primes.
+    static func primes(count: Int) -> [Int] {
+        var primes: [Int] = []
+        var candidate = 2
+        while primes.count < count {
+            if primes.allSatisfy({ candidate % $0 != 0 }) { primes.append(candidate) }
+            candidate += 1
+        }
+        return primes
+    }
+}

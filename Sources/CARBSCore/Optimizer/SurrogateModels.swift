@@ -1,0 +1,104 @@
+/// The four Gaussian-process surrogates of section 4, fitted once per `suggest(count:)`.
+struct SurrogateModels {
+    /// Outputs (quantile-transformed, direction-signed) against basic inputs.
+    var output: GaussianProcess
+    var outputTransform: QuantileTransform
+    /// Scaled log cost against basic inputs.
+    var cost: GaussianProcess
+    var costTransform: CostTransform
+    /// The frontier: surrogate output against scaled log cost of the Pareto observations (1-D).
+    var pareto: GaussianProcess
+    /// Scaled log-cost range of the Pareto observations (candidates are clamped into it).
+    var paretoRange: ClosedRange<Double>
+    /// Failure labels (−1 success, +1 failure), when there are both successes and failures.
+    var failure: GaussianProcess?
+    /// The Pareto groups the candidates are generated around.
+    var front: ParetoFront
+}
+
+extension CARBSOptimizer {
+    /// Fits the four surrogates to the current observations (not to outstanding suggestions).
+    ///
+    /// In fitted mode each model's hyperparameters are MAP-II estimates warm-started from the previous fit;
+    /// in reference-parity mode they are the reference's effective constants.
+    mutating func fitSurrogates() throws(CARBSError) -> SurrogateModels {
+        let sign = configuration.direction.sign
+        let successes = state.successes
+        let d = dimensions
+        let inputs = Matrix(rows: successes.count, columns: d, elements: successes.flatMap(\.input))
+
+        let outputTransform = QuantileTransform(
+            fitting: successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
+        let outputTargets = successes.map { sign * outputTransform.transform($0.output) }
+        let costTransform = CostTransform(fitting: successes.map(\.cost))
+        let costTargets = successes.map { costTransform.transform($0.cost) }
+
+        let radius = state.searchRadius
+        let output = try fitModel(
+            .linearPlusMatern32, inputs: inputs, targets: outputTargets, previous: state.fitted.output,
+            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+        state.fitted.output = output.hyperparameters
+        let cost = try fitModel(
+            .linearPlusMatern32, inputs: inputs, targets: costTargets, previous: state.fitted.cost,
+            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+        state.fitted.cost = cost.hyperparameters
+
+        let front = paretoFront(conservative: configuration.conservativePareto)
+        let paretoMembers = front.groups.flatMap(\.members)
+        let paretoX = paretoMembers.map { costTargets[$0] }
+        let paretoY = paretoMembers.map { outputTargets[$0] }
+        let paretoInitial = KernelHyperparameters(
+            linearVariance: 0, variance: 1, lengthscales: [Self.paretoLengthscale], noiseVariance: 0.01)
+        let pareto = try fitModel(
+            .squaredExponential, inputs: Matrix(rows: paretoX.count, columns: 1, elements: paretoX),
+            targets: paretoY, previous: state.fitted.pareto, initial: paretoInitial,
+            searchRadius: Self.paretoLengthscale)
+        state.fitted.pareto = pareto.hyperparameters
+
+        var failure: GaussianProcess?
+        if !state.failures.isEmpty {
+            let all = successes + state.failures
+            let labels = successes.map { _ in -1.0 } + state.failures.map { _ in 1.0 }
+            let model = try fitModel(
+                .linearPlusMatern32, inputs: Matrix(rows: all.count, columns: d, elements: all.flatMap(\.input)),
+                targets: labels, previous: state.fitted.failure, initial: .initial(dimensions: d, searchRadius: radius),
+                searchRadius: radius)
+            state.fitted.failure = model.hyperparameters
+            failure = model
+        }
+        state.fitCount += 1
+        let range = (paretoX.min() ?? 0)...(paretoX.max() ?? 0)
+        return SurrogateModels(
+            output: output, outputTransform: outputTransform, cost: cost, costTransform: costTransform,
+            pareto: pareto, paretoRange: range, failure: failure, front: front)
+    }
+
+    /// Initial lengthscale of the 1-D Pareto model, in scaled-log-cost units (the range is [−1, 1]).
+    static var paretoLengthscale: Double { 0.5 }
+
+    private mutating func fitModel(
+        _ kernel: CovarianceKernel, inputs: Matrix, targets: [Double], previous: KernelHyperparameters?,
+        initial: KernelHyperparameters, searchRadius: Double
+    ) throws(CARBSError) -> GaussianProcess {
+        let hyperparameters: KernelHyperparameters
+        switch configuration.hyperparameterMode {
+        case .referenceParity:
+            hyperparameters = .referenceParity(dimensions: inputs.columns)
+        case .fitted:
+            var starts = [initial]
+            if let previous, previous.lengthscales.count == inputs.columns, previous != initial {
+                starts.insert(previous, at: 0)
+            }
+            let fitter = HyperparameterFitter(
+                maxIterations: configuration.fitIterations, maxFitPoints: configuration.maxFitPoints)
+            hyperparameters = fitter.fit(
+                kernel: kernel, inputs: inputs, targets: targets, starts: starts,
+                prior: .carbs(searchRadius: searchRadius), generator: &state.generator)
+        }
+        do {
+            return try GaussianProcess(kernel: kernel, hyperparameters: hyperparameters, inputs: inputs, targets: targets)
+        } catch {
+            throw CARBSError(.numericalFailure, "a surrogate model could not be fitted: \(error)")
+        }
+    }
+}

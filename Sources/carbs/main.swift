@@ -1,1 +1,0 @@
-print("carbs: not built yet")
