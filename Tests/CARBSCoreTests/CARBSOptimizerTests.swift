@@ -260,15 +260,29 @@ struct CARBSOptimizerTests {
         #expect(origins[0] != .resample)
     }
 
-    @Test("lr_width reaches a median frontier regret below 5 within 60 observations (seeds 0–2)")
+    @Test("lr_width: within 100 observations CARBS beats random search clearly (median of seeds 0–2)")
     func lrWidthQuality() throws {
-        var regrets: [Double] = []
+        var carbs: [Double] = []
+        var random: [Double] = []
         for seed: UInt64 in 0..<3 {
             var optimizer = try makeOptimizer(seed: seed)
-            let runs = try runSequential(&optimizer, count: 60, noiseSeed: seed + 100)
-            regrets.append(LRWidth.frontierRegret(runs))
+            carbs.append(LRWidth.frontierRegret(try runSequential(&optimizer, count: 100, noiseSeed: seed + 100)))
+            // Random search in the same neighbourhood: uniform over ±2 decades of the centers, within bounds.
+            var generator = SeededGenerator(seed: seed)
+            var noise = SeededGenerator(seed: seed + 100)
+            var runs: [(params: [String: Double], cost: Double)] = []
+            for _ in 0..<100 {
+                let params = [
+                    "learning_rate": pow(10, -7 + 4 * generator.nextUniform()),
+                    "hidden_dim": min(512, max(2, pow(10, log10(32) - 2 + 4 * generator.nextUniform()).rounded())),
+                ]
+                runs.append((params, LRWidth.evaluate(params, noise: &noise).cost))
+            }
+            random.append(LRWidth.frontierRegret(runs))
         }
-        // One unlucky cheap random-phase run can dominate a single seed's figure, hence the median.
-        #expect(regrets.sorted()[1] < 5, "frontier regrets \(regrets)")
+        let carbsMedian = carbs.sorted()[1]
+        let randomMedian = random.sorted()[1]
+        #expect(carbsMedian < 10, "CARBS \(carbs), random \(random)")
+        #expect(carbsMedian < 0.5 * randomMedian, "CARBS \(carbs), random \(random)")
     }
 }

@@ -215,18 +215,19 @@ public struct CARBSOptimizer: Sendable {
     }
 
     /// Trust-region-style radius adaptation (an improvement on the reference's fixed radius, in the spirit of
-    /// TuRBO, Eriksson et al. 2019): three acquisition results in a row that join the frontier widen the radius
-    /// by 1.5× (at most 4× the initial radius), so the search climbs the cost ladder faster while the frontier
-    /// keeps moving; `max(4, d)` results in a row that do not narrow it by 1.5× (at least ¼ of the initial
-    /// radius), so a settled frontier is refined precisely.
+    /// TuRBO, Eriksson et al. 2019), tied to how fast the frontier climbs the cost ladder: three acquisition
+    /// results in a row that become the frontier's dearest point widen the radius by 1.5× (at most 4× the initial
+    /// radius), so the search climbs faster while the frontier keeps extending; `max(4, d)` acquisition results
+    /// in a row that do not narrow it by 1.5× (at least ¼ of the initial radius), so a settled frontier is refined
+    /// precisely.
     private mutating func adaptSearchRadius(after record: ObservationRecord) {
         guard configuration.adaptiveSearchRadius else { return }
         var improved = false
         if !record.isFailure {
             let key = record.input.map(ObservationGroup.quantize)
-            improved = paretoFront(conservative: configuration.conservativePareto).groups.contains {
+            improved = paretoFront(conservative: configuration.conservativePareto).groups.last.map {
                 $0.input.map(ObservationGroup.quantize) == key
-            }
+            } ?? false
         }
         let initial = configuration.initialSearchRadius
         if improved {
