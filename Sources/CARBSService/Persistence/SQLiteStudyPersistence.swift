@@ -37,7 +37,8 @@ public final class SQLiteStudyPersistence: StudyPersistence {
             for suggestion in step.newSuggestions {
                 try transaction.insert(
                     StoredSuggestion(
-                        id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: suggestion.prediction))
+                        id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: suggestion.prediction,
+                        origin: suggestion.origin))
                 try transaction.insert(StoredAttempt(suggestionID: suggestion.id, attempt: 1, issuedAt: time))
             }
             for entry in step.entries {

@@ -52,12 +52,28 @@ struct StudyRun {
 
     mutating func run(stopRequested: () -> Bool) async throws {
         try await service.transport.start()
+        do {
+            try await loop(stopRequested: stopRequested)
+        } catch is CancellationError {
+            // Cancelled (not a graceful shutdown): every step so far is committed; save the rest, hand the
+            // unacknowledged results back to the queue, and stop as if asked to.
+            try stop()
+            await service.transport.shutdown()
+        }
+    }
+
+    /// Stops on request: saves what is not saved yet; a later start resumes from there.
+    mutating func stop() throws {
+        try flush()
+        logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
+        service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
+    }
+
+    mutating func loop(stopRequested: () -> Bool) async throws {
         try await republishUnconfirmed()
         while true {
-            if stopRequested() {
-                try flush()
-                logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
-                service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
+            if stopRequested() || Task.isCancelled {
+                try stop()
                 await service.transport.shutdown()
                 return
             }
@@ -277,7 +293,8 @@ struct StudyRun {
     /// Budget reached: stop issuing, withdraw what nobody started, wait (up to the grace) for the runs in flight.
     mutating func beginDraining() async throws {
         draining = true
-        drainDeadline = service.clock().addingTimeInterval(Double(configuration.drainGrace.components.seconds))
+        let grace = configuration.drainGrace.components
+        drainDeadline = service.clock().addingTimeInterval(Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
         let removed = try await service.transport.withdrawQueuedSuggestions()
         var changed = false
         for (id, entry) in ledger.entries where entry.phase == .queued {
