@@ -1,0 +1,32 @@
+import CARBSCore
+import CARBSService
+import CARBSStore
+import Foundation
+import Testing
+
+/// The invariants of a finished study: exactly `budget` observations, each suggestion counted at most once, the
+/// store and the optimizer's snapshot agreeing, and nothing left in flight.
+func expectStudyComplete(
+    _ fixture: StudyFixture, budget: Int, service: OptimizerService?,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let store = try fixture.store()
+    let observations = try store.observations()
+    let ids = observations.map(\.suggestionID)
+    #expect(observations.count == budget, "store observations", sourceLocation: sourceLocation)
+    #expect(Set(ids).count == ids.count, "an observation was counted twice", sourceLocation: sourceLocation)
+    let open = try store.suggestions(in: [.publishing, .queued, .running])
+    #expect(open.isEmpty, "suggestions still in flight: \(open.map(\.id))", sourceLocation: sourceLocation)
+
+    let snapshot = try fixture.savedSnapshot()
+    #expect(snapshot.successes.count + snapshot.failures.count == budget, sourceLocation: sourceLocation)
+    #expect(Set(snapshot.observedIDs) == Set(ids), "the core and the store disagree", sourceLocation: sourceLocation)
+    #expect(snapshot.outstanding.isEmpty, sourceLocation: sourceLocation)
+
+    if let service {
+        let result = try #require(service.result, sourceLocation: sourceLocation)
+        #expect(result.ending == .budgetReached, sourceLocation: sourceLocation)
+        #expect(result.summary.successCount + result.summary.failureCount == budget, sourceLocation: sourceLocation)
+        #expect(result.summary.outstandingCount == 0, sourceLocation: sourceLocation)
+    }
+}
