@@ -296,6 +296,14 @@ struct StudyRun {
         let grace = configuration.drainGrace.components
         drainDeadline = service.clock().addingTimeInterval(Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
         let removed = try await service.transport.withdrawQueuedSuggestions()
+        // A worker may have taken a suggestion just before the purge: its `started` may already be waiting. Take in
+        // what is waiting first, so that such a run counts as running (and its result is awaited) instead of being
+        // withdrawn while it trains.
+        let waiting = try await service.transport.receiveResults(
+            maximum: configuration.batchLimit, timeout: .milliseconds(10))
+        if !waiting.isEmpty {
+            try await handle(waiting)
+        }
         var changed = false
         for (id, entry) in ledger.entries where entry.phase == .queued {
             ledger.withdraw(id: id)
