@@ -105,6 +105,8 @@ final class TestTransport: OptimizerTransport {
     private let counts = Mutex<(acknowledge: Int, publish: Int)>((0, 0))
     /// When set, the next `receiveResults` that gets anything waits until it has this many results in hand.
     private let burst = Mutex<Int?>(nil)
+    /// Runs once, at the next non-empty `acknowledge`, before it (while the service is between steps).
+    private let beforeAcknowledge = Mutex<(@Sendable () async throws -> Void)?>(nil)
 
     init(_ base: EmbeddedOptimizerTransport, fault: Fault? = nil) {
         self.base = base
@@ -114,6 +116,12 @@ final class TestTransport: OptimizerTransport {
     /// Makes the next non-empty receive return exactly `size` results (waiting up to 5 s for them).
     func gatherNextBurst(of size: Int) {
         burst.withLock { $0 = size }
+    }
+
+    /// Runs `action` once, at the next acknowledge of a non-empty batch, before acknowledging it: something that
+    /// happens while the service is between its commit and its next receive.
+    func onNextAcknowledge(_ action: @escaping @Sendable () async throws -> Void) {
+        beforeAcknowledge.withLock { $0 = action }
     }
 
     func start() async throws { try await base.start() }
@@ -145,6 +153,9 @@ final class TestTransport: OptimizerTransport {
             return counts.acknowledge
         }
         if case .acknowledge(count) = fault { throw InjectedCrash(place: "acknowledge \(count)") }
+        if !messages.isEmpty, let action = beforeAcknowledge.withLock({ $0.take() }) {
+            try await action()
+        }
         try await base.acknowledge(messages)
     }
 
