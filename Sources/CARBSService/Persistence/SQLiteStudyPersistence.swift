@@ -44,6 +44,12 @@ public final class SQLiteStudyPersistence: StudyPersistence {
             for entry in step.entries {
                 try apply(entry, in: transaction, at: time)
             }
+            for expired in step.expiredAttempts {
+                guard var attempt = try transaction.attempt(expired.attempt, ofSuggestion: expired.id) else { continue }
+                attempt.outcome = .expired
+                attempt.finishedAt = attempt.finishedAt ?? time
+                try transaction.update(attempt)
+            }
             for received in step.messages {
                 let disposition = Self.disposition(received.disposition)
                 if let message = received.message {

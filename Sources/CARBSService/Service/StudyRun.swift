@@ -268,22 +268,24 @@ struct StudyRun {
         guard !decisions.isEmpty else { return }
         var reissues: [(id: String, attempt: Int)] = []
         var changedOptimizer = false
+        var step = PersistenceStep(time: service.clock())
         for decision in decisions {
             switch decision {
             case .reissue(let id, let attempt):
                 logger.warning("lease expired: re-issuing", metadata: ["suggestion.id": "\(id)", "attempt": "\(attempt)"])
                 reissues.append((id, attempt))
                 dirty.insert(id)
+                step.expiredAttempts.append(.init(id: id, attempt: attempt - 1))
             case .forget(let id):
                 logger.warning("lease expired too often: forgetting", metadata: ["suggestion.id": "\(id)"])
                 optimizer.forget(id)
                 changedOptimizer = true
                 dirty.insert(id)
+                step.expiredAttempts.append(.init(id: id, attempt: ledger.entries[id]?.attempt ?? 1))
             default:
                 break
             }
         }
-        var step = PersistenceStep(time: service.clock())
         try commit(&step, snapshot: changedOptimizer)
         try await publish(reissues)
     }
