@@ -226,7 +226,8 @@ struct OptimizerServiceTests {
         #expect(reissued.worker == "other")
         let attempts = try store.read { try $0.attempts(ofSuggestion: reissued.suggestionID) }
         #expect(attempts.map(\.attempt) == [1, 2])
-        #expect(attempts.first?.outcome != nil && attempts.first?.outcome != .success)
+        #expect(attempts.first?.outcome == .expired)
+        #expect(attempts.first?.worker == "silent")
         #expect(attempts.last?.outcome == .success)
         let late = try store.messageLog().filter { $0.disposition == .late }
         #expect(late.count == 1)
@@ -267,10 +268,19 @@ struct OptimizerServiceTests {
             let second = fixture.service(
                 configuration, persistence: try fixture.persistence(), transport: try fixture.transport(), clock: clock)
             async let secondRun: Void = second.run()
-            // Before the write, the restart re-arms the lease from now; after it, attempt 2 is republished.
-            try await Task.sleep(for: .milliseconds(50))
-            clock.advance(seconds: 31)
-            let attempt2 = try await receive(on: worker, fixture: fixture)
+            // Before the write, the restart re-arms the lease from its start; after it, attempt 2 is republished.
+            // Move the clock past any lease the restarted service may have armed until attempt 2 shows up.
+            var next: InboundMessage?
+            let deadline = ContinuousClock.now + .seconds(10)
+            while next == nil, ContinuousClock.now < deadline {
+                clock.advance(seconds: 31)
+                next = try await worker.receiveSuggestion(timeout: .milliseconds(50))
+            }
+            let inbound = try #require(next, "attempt 2 was never issued")
+            let attempt2 = (
+                message: try WireFormat.decodeSuggestion(inbound.body, expectedStudy: fixture.study),
+                messageID: inbound.messageID, inbound: inbound
+            )
             #expect(attempt2.messageID == "\(attempt1.message.suggestionID)/2")
             try await worker.acknowledge(attempt2.inbound)
             try await worker.publish(
@@ -283,6 +293,7 @@ struct OptimizerServiceTests {
         let id = try #require(try store.observations().first?.suggestionID)
         let attempts = try store.read { try $0.attempts(ofSuggestion: id) }
         #expect(attempts.map(\.attempt) == [1, 2])
+        #expect(attempts.map(\.outcome) == [.expired, .success])
     }
 
     // MARK: - Batching
@@ -394,6 +405,7 @@ struct OptimizerServiceTests {
         let observation = try #require(try store.read { try $0.observation(suggestionID: id) })
         #expect(observation.attempt == 2)
         #expect(try store.read { try $0.suggestion(id: id) }?.state == .finished)
+        #expect(try store.read { try $0.attempts(ofSuggestion: id) }.map(\.outcome) == [.lost, .success])
         let log = try store.messageLog().filter { $0.suggestionID == id && $0.status == "lost" }
         #expect(log.count == 1)
         #expect(log.first?.reason?.contains("re-issued as attempt 2") == true)
