@@ -22,7 +22,7 @@ struct StudyRun {
         self.service = service
         let leaseSeconds = Double(service.configuration.leaseSeconds)
         if let saved = try service.persistence.resume() {
-            let snapshot = try JSONDecoder().decode(CARBSOptimizer.Snapshot.self, from: saved.snapshot)
+            let snapshot = try SnapshotCoding.decode(saved.snapshot)
             optimizer = try CARBSOptimizer(restoring: snapshot)
             // Leases restart from now: heartbeats sent while the optimizer was down are still in the queue.
             let now = service.clock()
@@ -42,7 +42,7 @@ struct StudyRun {
             optimizer = try service.newOptimizer()
             ledger = StudyLedger(leaseSeconds: leaseSeconds, maxAttempts: service.configuration.maxAttempts)
             var step = PersistenceStep(time: service.clock())
-            step.snapshot = try JSONEncoder().encode(optimizer.snapshot)
+            step.snapshot = try SnapshotCoding.encode(optimizer.snapshot)
             try service.persistence.commit(step)
         }
         integerParameters = Set(optimizer.parameters.filter(\.space.isInteger).map(\.name))
@@ -136,7 +136,7 @@ struct StudyRun {
             step.newSuggestions.append(
                 .init(
                     id: suggestion.id, parameters: wireParameters(suggestion.parameters),
-                    prediction: try suggestion.prediction.map { try JSONEncoder().encode($0) },
+                    prediction: try suggestion.prediction.map { try SnapshotCoding.encode(value: $0) },
                     origin: suggestion.origin.rawValue))
             logger.debug(
                 "suggestion",
@@ -338,7 +338,7 @@ struct StudyRun {
     /// Commits a step with the dirty ledger entries and, if asked, the optimizer snapshot.
     mutating func commit(_ step: inout PersistenceStep, snapshot: Bool) throws {
         step.entries = dirty.sorted().compactMap { ledger.entries[$0] }
-        if snapshot { step.snapshot = try JSONEncoder().encode(optimizer.snapshot) }
+        if snapshot { step.snapshot = try SnapshotCoding.encode(optimizer.snapshot) }
         guard !step.isEmpty else { return }
         try service.persistence.commit(step)
         dirty.removeAll()
