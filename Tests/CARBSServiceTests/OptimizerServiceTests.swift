@@ -19,9 +19,11 @@ struct OptimizerServiceTests {
     func finishesAtBudget() async throws {
         let fixture = try StudyFixture()
         defer { fixture.directory.remove() }
+        let progress = Mutex<[StudyProgress]>([])
+        let configuration = fixture.configuration(maxInFlight: 4, maxObservations: 20)
         let service = fixture.service(
-            fixture.configuration(maxInFlight: 4, maxObservations: 20), persistence: try fixture.persistence(),
-            transport: try fixture.transport())
+            configuration, persistence: try fixture.persistence(), transport: try fixture.transport(),
+            onProgress: { report in progress.withLock { $0.append(report) } })
         let workers = try fixture.workers(4)
         try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
 
@@ -42,6 +44,45 @@ struct OptimizerServiceTests {
         #expect(service.refitCount >= 1)
         #expect(service.refitCount <= 17)
         #expect(try fixture.savedSnapshot().fitCount == service.refitCount)
+
+        let reports = progress.withLock { $0 }
+        #expect(reports.map(\.inFlight).allSatisfy { $0 <= 4 }, "never more than max_in_flight outstanding")
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.observations <= $1.observations })
+        let last = try #require(reports.last)
+        #expect(last.observations == 20 && last.inFlight == 0 && last.isDraining)
+        #expect(last.bestOutput == result.summary.best?.output)
+
+        // Started again on the finished study (`carbs tune` run twice): it ends at once, issuing nothing.
+        let again = fixture.service(configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
+        try await withTimeLimit(.seconds(10), "the finished study") { try await fixture.run(again, with: []) }
+        #expect(again.result?.ending == .budgetReached)
+        #expect(try fixture.store().suggestions().count == 20)
+        try expectStudyComplete(fixture, budget: 20, service: again)
+    }
+
+    @Test("failures count toward the budget and are stored as failures")
+    func failuresCount() async throws {
+        let fixture = try StudyFixture()
+        defer { fixture.directory.remove() }
+        let service = fixture.service(
+            fixture.configuration(maxInFlight: 3, maxObservations: 12), persistence: try fixture.persistence(),
+            transport: try fixture.transport())
+        // Runs with x > 0.5 (the search center) "diverge".
+        let workers = try fixture.workers(3) { suggestion in
+            (suggestion.params["x"]?.doubleValue ?? 0) > 0.5 ? .fail : .succeed
+        }
+        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+
+        try expectStudyComplete(fixture, budget: 12, service: service)
+        let observations = try fixture.store().observations()
+        let failed = observations.filter(\.isFailure)
+        #expect(!failed.isEmpty && failed.count < 12, "\(failed.count) failures")
+        #expect(failed.allSatisfy { ($0.params["x"]?.doubleValue ?? 0) > 0.5 && $0.output == nil })
+        #expect(observations.filter { !$0.isFailure }.allSatisfy { ($0.params["x"]?.doubleValue ?? 0) <= 0.5 })
+        let result = try #require(service.result)
+        #expect(result.summary.failureCount == failed.count)
+        #expect(try fixture.store().counts().failures == failed.count)
+        #expect(try fixture.savedSnapshot().failures.count == failed.count)
     }
 
     // MARK: - Crash and restart

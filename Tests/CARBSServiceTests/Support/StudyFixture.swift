@@ -66,18 +66,15 @@ struct StudyFixture: Sendable {
     func service(
         _ configuration: OptimizerService.Configuration, persistence: any StudyPersistence,
         transport: any OptimizerTransport, clock: ManualClock? = nil,
-        newOptimizer: @escaping @Sendable () throws -> CARBSOptimizer = StudyFixture.newOptimizer()
+        newOptimizer: @escaping @Sendable () throws -> CARBSOptimizer = StudyFixture.newOptimizer(),
+        onProgress: (@Sendable (StudyProgress) -> Void)? = nil
     ) -> OptimizerService {
         var logger = Logger(label: "carbs.service.test")
         logger.logLevel = ProcessInfo.processInfo.environment["CARBS_TEST_LOG"] == nil ? .critical : .debug
-        if let clock {
-            return OptimizerService(
-                configuration: configuration, transport: transport, persistence: persistence,
-                newOptimizer: newOptimizer, logger: logger, clock: { clock.now() })
-        }
+        let now: @Sendable () -> Date = { clock?.now() ?? Date() }
         return OptimizerService(
             configuration: configuration, transport: transport, persistence: persistence, newOptimizer: newOptimizer,
-            logger: logger)
+            logger: logger, clock: now, onProgress: onProgress)
     }
 
     func workers(
@@ -118,7 +115,7 @@ struct StudyFixture: Sendable {
     /// The optimizer snapshot last saved.
     func savedSnapshot() throws -> CARBSOptimizer.Snapshot {
         guard let saved = try store().loadSnapshot() else { throw TimeLimitExceeded(limit: .zero, what: "a snapshot") }
-        return try JSONDecoder().decode(CARBSOptimizer.Snapshot.self, from: saved.data)
+        return try SnapshotCoding.decode(saved.data)
     }
 
     func deadLetters() async -> [(body: Data, reason: String)] {
