@@ -122,7 +122,7 @@ struct OptimizerServiceTests {
         defer { fixture.directory.remove() }
         let budget = 6
         let configuration = fixture.configuration(maxInFlight: 2, maxObservations: budget)
-        // The second suggestion handed out is lost once (so a re-issue happens); everything else succeeds.
+        // The second suggestion handed out is lost once (so a re-issue happens), the fourth fails; the rest succeed.
         let handedOut = Mutex(0)
         let workers = try fixture.workers(2, runTime: .milliseconds(5)) { suggestion in
             guard suggestion.attempt == 1 else { return .succeed }
@@ -130,7 +130,7 @@ struct OptimizerServiceTests {
                 n += 1
                 return n
             }
-            return n == 2 ? .lose : .succeed
+            return n == 2 ? .lose : n == 4 ? .fail : .succeed
         }
         let faulty: FaultyPersistence
         let transportFault: TestTransport.Fault?
@@ -170,7 +170,8 @@ struct OptimizerServiceTests {
         }
         try expectStudyComplete(fixture, budget: budget, service: second)
         let store = try fixture.store()
-        #expect(try store.suggestions().allSatisfy { !$0.state.isInFlight })
+        #expect(try store.observations().filter(\.isFailure).count <= 1)
+        #expect(try store.observations().filter(\.isFailure).count == second.result?.summary.failureCount)
     }
 
     // MARK: - Duplicates, late results, leases
@@ -562,6 +563,52 @@ struct OptimizerServiceTests {
         #expect(counts.suggestions[.finished] == (runningReports ? 2 : 1))
         #expect(counts.suggestions[.forgotten] == (runningReports ? nil : 1))
         #expect(counts.observations == result.summary.successCount + result.summary.failureCount)
+        #expect(try fixture.savedSnapshot().outstanding.isEmpty)
+    }
+
+    @Test("a run lost after the budget was reached is forgotten, not re-issued", arguments: [false, true])
+    func lostWhileDrainingIsNotReissued(leaseExpires: Bool) async throws {
+        let fixture = try StudyFixture()
+        defer { fixture.directory.remove() }
+        let clock = ManualClock()
+        let service = fixture.service(
+            fixture.configuration(maxInFlight: 2, maxTotalCost: 25, leaseSeconds: 30, drainGrace: .seconds(100)),
+            persistence: try fixture.persistence(), transport: try fixture.transport(), clock: clock)
+        let w1 = try await fixture.workerTransport()
+        let w2 = try await fixture.workerTransport()
+        let store = try fixture.store()
+
+        let b = try await withTimeLimit(.seconds(30), "the drain scenario") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                try await waitUntil("2 suggestions queued") { await fixture.suggestionsQueued() == 2 }
+                let a = try await receive(on: w1, fixture: fixture)
+                let b = try await receive(on: w2, fixture: fixture)
+                for (worker, run) in [(w1, a), (w2, b)] {
+                    try await worker.publish(result: WorkerProtocol.outbound(.init(run.message, .started, "w")))
+                    try await worker.acknowledge(run.inbound)
+                }
+                try await waitUntil("2 running") { try store.suggestions(in: [.running]).count == 2 }
+                try await w1.publish(
+                    result: WorkerProtocol.outbound(.init(a.message, .result, "w1", status: .success, cost: 30)))
+                try await waitUntil("draining") {
+                    try store.read { try $0.suggestion(id: a.message.suggestionID) }?.state == .finished
+                }
+                if leaseExpires {
+                    clock.advance(seconds: 31)
+                } else {
+                    try await w2.publish(result: WorkerProtocol.outbound(.init(b.message, .result, "w2", status: .lost)))
+                }
+                try await group.waitForAll()
+                return b.message
+            }
+        }
+        #expect(service.result?.ending == .budgetReached)
+        let attempts = try store.read { try $0.attempts(ofSuggestion: b.suggestionID) }
+        #expect(attempts.count == 1, "re-issued after the budget was reached")
+        #expect(attempts.first?.outcome == (leaseExpires ? .expired : .lost))
+        #expect(try store.read { try $0.suggestion(id: b.suggestionID) }?.state == .forgotten)
+        #expect(await fixture.suggestionsQueued() == 0)
         #expect(try fixture.savedSnapshot().outstanding.isEmpty)
     }
 

@@ -231,7 +231,10 @@ struct StudyRun {
                 optimizer.forget(id)
                 changedOptimizer = true
                 disposition = .applied
-                reason = "lost \(configuration.maxAttempts) times: forgotten"
+                reason =
+                    draining
+                    ? "lost after the budget was reached: forgotten"
+                    : "lost \(configuration.maxAttempts) times: forgotten"
             case .leaseRenewed(let id):
                 dirty.insert(id)
                 disposition = decoded.kind == .started ? .started : .heartbeat
@@ -277,7 +280,9 @@ struct StudyRun {
                 dirty.insert(id)
                 step.expiredAttempts.append(.init(id: id, attempt: attempt - 1))
             case .forget(let id):
-                logger.warning("lease expired too often: forgetting", metadata: ["suggestion.id": "\(id)"])
+                logger.warning(
+                    draining ? "lease expired after the budget was reached: forgetting" : "lease expired too often: forgetting",
+                    metadata: ["suggestion.id": "\(id)"])
                 optimizer.forget(id)
                 changedOptimizer = true
                 dirty.insert(id)
@@ -295,6 +300,7 @@ struct StudyRun {
     /// Budget reached: stop issuing, withdraw what nobody started, wait (up to the grace) for the runs in flight.
     mutating func beginDraining() async throws {
         draining = true
+        ledger.stopReissuing()
         let grace = configuration.drainGrace.components
         drainDeadline = service.clock().addingTimeInterval(Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
         let removed = try await service.transport.withdrawQueuedSuggestions()
