@@ -174,6 +174,26 @@ struct OptimizerServiceTests {
         #expect(try store.observations().filter(\.isFailure).count == second.result?.summary.failureCount)
     }
 
+    @Test("a transport reconnect mid-study: the redelivered messages change nothing", arguments: [1, 2, 3])
+    func reconnectRedelivers(atAcknowledge n: Int) async throws {
+        let fixture = try StudyFixture()
+        defer { fixture.directory.remove() }
+        let budget = 8
+        let service = fixture.service(
+            fixture.configuration(maxInFlight: 2, maxObservations: budget), persistence: try fixture.persistence(),
+            transport: try fixture.transport(fault: .reconnect(beforeAcknowledge: n)))
+        let workers = try fixture.workers(2, runTime: .milliseconds(2))
+        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+
+        try expectStudyComplete(fixture, budget: budget, service: service)
+        let counts = try fixture.store().counts()
+        #expect(counts.messages[.applied] == budget)
+        #expect(counts.suggestions == [.finished: budget])
+        #expect(await fixture.deadLetters().isEmpty)
+        // One started and one result per suggestion, and the batch acknowledged with stale receipts once more.
+        #expect(counts.messages.values.reduce(0, +) > 2 * budget, "nothing was redelivered: \(counts.messages)")
+    }
+
     // MARK: - Duplicates, late results, leases
 
     @Test("a result published twice counts once and is logged as a duplicate")

@@ -98,6 +98,9 @@ final class TestTransport: OptimizerTransport {
         case acknowledge(Int)
         /// Throw instead of publishing (the suggestion is committed as publishing but not queued).
         case publish(Int)
+        /// The connection drops and comes back just before the n-th acknowledge: its receipts are stale, so the
+        /// results are redelivered to the same, still running, service.
+        case reconnect(beforeAcknowledge: Int)
     }
 
     let base: EmbeddedOptimizerTransport
@@ -153,6 +156,7 @@ final class TestTransport: OptimizerTransport {
             return counts.acknowledge
         }
         if case .acknowledge(count) = fault { throw InjectedCrash(place: "acknowledge \(count)") }
+        if case .reconnect(beforeAcknowledge: count) = fault { await base.simulateReconnect() }
         if !messages.isEmpty, let action = beforeAcknowledge.withLock({ $0.take() }) {
             try await action()
         }
