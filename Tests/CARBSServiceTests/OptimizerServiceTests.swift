@@ -161,6 +161,7 @@ struct OptimizerServiceTests {
                 }
                 // The process is gone: whatever it had not acknowledged goes back to the queue.
                 await firstTransport.simulateCrash()
+                try expectConsistentSavedState(fixture)
                 let second = fixture.service(
                     configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
                 try await second.run()

@@ -30,3 +30,18 @@ func expectStudyComplete(
         #expect(result.summary.outstandingCount == 0, sourceLocation: sourceLocation)
     }
 }
+
+/// What a crash leaves must be consistent, whichever step it interrupted: the suggestions the store has in flight
+/// are exactly the core's outstanding ones, and its observations exactly the core's observed ones.
+func expectConsistentSavedState(_ fixture: StudyFixture, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let store = try fixture.store()
+    guard try store.loadSnapshot() != nil else {
+        #expect(try store.suggestions().isEmpty, "suggestions saved without a snapshot", sourceLocation: sourceLocation)
+        return
+    }
+    let snapshot = try fixture.savedSnapshot()
+    let inFlight = Set(try store.suggestions(in: [.publishing, .queued, .running]).map(\.id))
+    #expect(inFlight == Set(snapshot.outstanding.map(\.id)), "store in flight vs core outstanding", sourceLocation: sourceLocation)
+    let observed = Set(try store.observations().map(\.suggestionID))
+    #expect(observed == Set(snapshot.observedIDs), "store observations vs core observations", sourceLocation: sourceLocation)
+}
