@@ -53,7 +53,8 @@ struct OptimizerServiceTests {
         #expect(last.bestOutput == result.summary.best?.output)
 
         // Started again on the finished study (`carbs tune` run twice): it ends at once, issuing nothing.
-        let again = fixture.service(configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
+        let again = fixture.service(
+            configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
         try await withTimeLimit(.seconds(10), "the finished study") { try await fixture.run(again, with: []) }
         #expect(again.result?.ending == .budgetReached)
         #expect(try fixture.store().suggestions().count == 20)
@@ -115,7 +116,8 @@ struct OptimizerServiceTests {
             } + [.acknowledge(1), .acknowledge(3), .publish(1), .publish(3)]
     }
 
-    @Test("a crash at any step of result handling: the restarted service finishes, nothing lost or counted twice",
+    @Test(
+        "a crash at any step of result handling: the restarted service finishes, nothing lost or counted twice",
         arguments: CrashPoint.all)
     func restartAfterCrash(at point: CrashPoint) async throws {
         let fixture = try StudyFixture()
@@ -220,7 +222,8 @@ struct OptimizerServiceTests {
         #expect(await fixture.deadLetters().isEmpty, "duplicates are acknowledged, not rejected")
     }
 
-    @Test("a silent run's lease expires: attempt 2, same params; heartbeats renew it; attempt 1's late result is ignored")
+    @Test(
+        "a silent run's lease expires: attempt 2, same params; heartbeats renew it; attempt 1's late result is ignored")
     func leaseExpiryReissues() async throws {
         let fixture = try StudyFixture()
         defer { fixture.directory.remove() }
@@ -241,7 +244,9 @@ struct OptimizerServiceTests {
                 let id = first.message.suggestionID
                 try await silent.publish(result: WorkerProtocol.outbound(.init(first.message, .started, "silent")))
                 try await silent.acknowledge(first.inbound)
-                try await waitUntil("the run started") { try store.read { try $0.suggestion(id: id)?.state } == .running }
+                try await waitUntil("the run started") {
+                    try store.read { try $0.suggestion(id: id)?.state } == .running
+                }
 
                 // A heartbeat renews the lease: 20 s + 20 s is past the first deadline but not the renewed one.
                 clock.advance(seconds: 20)
@@ -299,7 +304,9 @@ struct OptimizerServiceTests {
         #expect(await fixture.deadLetters().isEmpty)
     }
 
-    @Test("a crash right at the lease expiry's re-issue: the restarted service still re-issues attempt 2", arguments: [false, true])
+    @Test(
+        "a crash right at the lease expiry's re-issue: the restarted service still re-issues attempt 2",
+        arguments: [false, true])
     func crashAtLeaseExpiry(afterWrite: Bool) async throws {
         let fixture = try StudyFixture()
         defer { fixture.directory.remove() }
@@ -455,7 +462,8 @@ struct OptimizerServiceTests {
             fixture.configuration(maxInFlight: 2, maxObservations: 4, maxAttempts: 3),
             persistence: try fixture.persistence(), transport: try fixture.transport())
         let workers = try fixture.workers(2, journal: journal) { suggestion in
-            suggestion.attempt == 1 && suggestion.suggestionID == journal.messages.first?.suggestionID ? .lose : .succeed
+            suggestion.attempt == 1 && suggestion.suggestionID == journal.messages.first?.suggestionID
+                ? .lose : .succeed
         }
         try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
 
@@ -482,7 +490,8 @@ struct OptimizerServiceTests {
         defer { fixture.directory.remove() }
         let sender = try await fixture.workerTransport()
         let valid: [String: Any] = [
-            "protocol": 1, "kind": "result", "study": fixture.study, "suggestion_id": "00000000-0000-4000-8000-000000000000",
+            "protocol": 1, "kind": "result", "study": fixture.study,
+            "suggestion_id": "00000000-0000-4000-8000-000000000000",
             "attempt": 1, "worker": "w", "sent_at": "2026-11-28T23:58:33Z", "status": "success", "output": 1.5,
             "cost": 2,
         ]
@@ -618,7 +627,8 @@ struct OptimizerServiceTests {
                 if leaseExpires {
                     clock.advance(seconds: 31)
                 } else {
-                    try await w2.publish(result: WorkerProtocol.outbound(.init(b.message, .result, "w2", status: .lost)))
+                    try await w2.publish(
+                        result: WorkerProtocol.outbound(.init(b.message, .result, "w2", status: .lost)))
                 }
                 try await group.waitForAll()
                 return b.message
@@ -680,14 +690,16 @@ struct OptimizerServiceTests {
         case gracefulShutdown, cancellation
     }
 
-    @Test("graceful shutdown or cancellation: ending interrupted, state saved; a new service resumes and finishes",
+    @Test(
+        "graceful shutdown or cancellation: ending interrupted, state saved; a new service resumes and finishes",
         arguments: Stop.allCases)
     func shutdownAndResume(stop: Stop) async throws {
         let fixture = try StudyFixture()
         defer { fixture.directory.remove() }
         let budget = 12
         let configuration = fixture.configuration(maxInFlight: 3, maxObservations: budget)
-        let first = fixture.service(configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
+        let first = fixture.service(
+            configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
         let workers = try fixture.workers(3, runTime: .milliseconds(5))
         let store = try fixture.store()
         var logger = Logger(label: "carbs.service.test.group")

@@ -133,6 +133,7 @@ enum WorkerProtocol {
     }
 
     static func outbound(_ message: WorkerMessage) -> OutboundMessage {
-        OutboundMessage(body: WireFormat.encode(message), messageID: message.messageID, correlationID: message.suggestionID)
+        OutboundMessage(
+            body: WireFormat.encode(message), messageID: message.messageID, correlationID: message.suggestionID)
     }
 }

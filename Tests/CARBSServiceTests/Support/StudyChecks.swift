@@ -41,7 +41,11 @@ func expectConsistentSavedState(_ fixture: StudyFixture, sourceLocation: SourceL
     }
     let snapshot = try fixture.savedSnapshot()
     let inFlight = Set(try store.suggestions(in: [.publishing, .queued, .running]).map(\.id))
-    #expect(inFlight == Set(snapshot.outstanding.map(\.id)), "store in flight vs core outstanding", sourceLocation: sourceLocation)
+    #expect(
+        inFlight == Set(snapshot.outstanding.map(\.id)), "store in flight vs core outstanding",
+        sourceLocation: sourceLocation)
     let observed = Set(try store.observations().map(\.suggestionID))
-    #expect(observed == Set(snapshot.observedIDs), "store observations vs core observations", sourceLocation: sourceLocation)
+    #expect(
+        observed == Set(snapshot.observedIDs), "store observations vs core observations", sourceLocation: sourceLocation
+    )
 }
