@@ -56,12 +56,16 @@ let package = Package(
         ),
         // The benchmark problems of docs/benchmarks.md and the frontier-regret figure.
         .target(name: "CARBSBenchmarkProblems", dependencies: ["CARBSCore"]),
+        // The built-in demo trainer: a small MLP trained from scratch on a generated dataset.
+        .target(name: "CARBSDemo", dependencies: ["CLAPACK"]),
+        // Reports: the Pareto table, scaling-law fits, SVG pictures and an HTML page.
+        .target(name: "CARBSReport", dependencies: ["CARBSCore"]),
         // Commands and study files: everything the `carbs` executable does, as a testable library.
         .target(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
-                "CARBSBenchmarkProblems",
+                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +95,8 @@ let package = Package(
         .testTarget(name: "CARBSWorkerTests", dependencies: ["CARBSWorker", "TestSupport"]),
         .testTarget(name: "CARBSAMQPTests", dependencies: ["CARBSAMQP", "CARBSCommandLine", "TestSupport"]),
         .testTarget(name: "CARBSBenchmarkProblemsTests", dependencies: ["CARBSBenchmarkProblems", "TestSupport"]),
+        .testTarget(name: "CARBSDemoTests", dependencies: ["CARBSDemo", "TestSupport"]),
+        .testTarget(name: "CARBSReportTests", dependencies: ["CARBSReport", "TestSupport"]),
         .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

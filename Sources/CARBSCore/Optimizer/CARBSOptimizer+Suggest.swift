@@ -57,7 +57,7 @@ extension CARBSOptimizer {
         -> Suggestion
     {
         let id = makeSuggestionID()
-        state.outstanding.append(PendingSuggestion(id: id, input: point))
+        state.outstanding.append(PendingSuggestion(id: id, input: point, origin: origin))
         state.suggestionCount += 1
         return Suggestion(id: id, parameters: parameterValues(fromBasic: point), origin: origin, prediction: prediction)
     }
