@@ -181,10 +181,10 @@ struct CARBSOptimizerTests {
         let success = (0..<2).map { Normal.cdf(-posterior.mean[$0] / (posterior.variance[$0] + noise).squareRoot()) }
         #expect(success[0] < 0.2, "success probability amid failures: \(success[0])")
         #expect(success[1] > 0.8, "success probability amid successes: \(success[1])")
-        // And the search itself keeps away from the failing half.
-        let next = try optimizer.suggest(count: 4)
-        let predicted = next.compactMap(\.prediction?.successProbability)
-        #expect(predicted.allSatisfy { $0 > 0.5 })
+        // And the search itself leans away from the failing half: most of a batch lands where runs succeed.
+        let next = try optimizer.suggest(count: 8)
+        let safe = next.filter { ($0.parameters["x"] ?? 1) <= 0 }
+        #expect(safe.count >= 5, "\(next.map { ($0.parameters, $0.prediction?.successProbability ?? -1) })")
     }
 
     @Test("max suggestion cost masks expensive candidates")
@@ -232,6 +232,32 @@ struct CARBSOptimizerTests {
         #expect(throws: CARBSError.self) {
             try optimizer.warmStart(with: [.init(parameters: ["momentum": 0.9], output: 1, cost: 1)])
         }
+    }
+
+    @Test("a warm start of many runs is not followed by a burst of resamples")
+    func warmStartResampleCadence() throws {
+        var optimizer = try makeOptimizer()
+        var noise = SeededGenerator(seed: 4)
+        var generator = SeededGenerator(seed: 8)
+        let history = (0..<40).map { _ -> HistoricalObservation in
+            let params = [
+                "learning_rate": pow(10, -5 + 3 * generator.nextUniform()),
+                "hidden_dim": (8 + 200 * generator.nextUniform()).rounded(),
+            ]
+            let result = LRWidth.evaluate(params, noise: &noise)
+            return .init(parameters: params, output: result.output, cost: result.cost)
+        }
+        try optimizer.warmStart(with: history)
+        var origins: [Suggestion.Origin] = []
+        for _ in 0..<6 {
+            let suggestion = try optimizer.suggest()[0]
+            origins.append(suggestion.origin)
+            let result = LRWidth.evaluate(suggestion.parameters, noise: &noise)
+            try optimizer.observe(.success(id: suggestion.id, output: result.output, cost: result.cost))
+        }
+        // The cadence carries on: the first resample comes after 41 successes, then none for five more.
+        #expect(origins.filter { $0 == .resample }.count == 1)
+        #expect(origins[0] != .resample)
     }
 
     @Test("lr_width reaches a median frontier regret below 5 within 60 observations (seeds 0–2)")

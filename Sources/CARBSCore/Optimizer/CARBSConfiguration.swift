@@ -59,6 +59,9 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// Whether the search radius adapts to how the frontier moves (grows after a run of frontier improvements,
     /// shrinks after a run without); false keeps it at `initialSearchRadius` as the reference does.
     public var adaptiveSearchRadius: Bool = true
+    /// Whether failed runs also enter the output model, at the worst observed output (the reference leaves
+    /// them to the failure model alone).
+    public var imputeFailures: Bool = true
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
@@ -76,6 +79,7 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         configuration.hyperparameterMode = .referenceParity
         configuration.outputScaling = .reference
         configuration.adaptiveSearchRadius = false
+        configuration.imputeFailures = false
         return configuration
     }
 

@@ -180,6 +180,7 @@ public struct CARBSOptimizer: Sendable {
         var record = try Self.record(observation, input: input)
         record.suggestionID = nil
         append(record)
+        continueResampleCadence()
     }
 
     /// Warm start: takes in earlier runs, then moves the search center to the best observed input.
@@ -198,10 +199,19 @@ public struct CARBSOptimizer: Sendable {
             record.suggestionID = nil
             append(record)
         }
+        continueResampleCadence()
         let sign = configuration.direction.sign
         if let best = state.successes.max(by: { sign * $0.output < sign * $1.output }) {
             state.searchCenter = best.input
         }
+    }
+
+    /// Earlier runs taken in count towards the resample cadence as if resampling had kept pace with them, so a
+    /// warm start is not followed by a burst of n / `resample_frequency` resamples (as in the reference).
+    private mutating func continueResampleCadence() {
+        let frequency = configuration.resampleFrequency
+        guard frequency > 0 else { return }
+        state.resampleCount = max(state.resampleCount, state.successes.count / frequency - 1)
     }
 
     /// Trust-region-style radius adaptation (an improvement on the reference's fixed radius, in the spirit of
