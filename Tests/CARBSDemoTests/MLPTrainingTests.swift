@@ -10,13 +10,13 @@ struct MLPTrainingTests {
     @Test("validation loss decreases with training steps on a fixed seed")
     func lossDecreasesWithSteps() throws {
         var losses: [Double] = []
-        for steps in [10, 60, 300] {
-            let result = try training.run(MLPHyperparameters(learningRate: 3e-3, hiddenDim: 32, steps: steps))
+        for steps in [10, 100, 1000] {
+            let result = try training.run(MLPHyperparameters(learningRate: 1e-2, hiddenDim: 32, steps: steps))
             #expect(!result.isDiverged)
             losses.append(result.validationLoss)
         }
         #expect(losses[0] > losses[1] && losses[1] > losses[2], "losses \(losses)")
-        // The untrained scale is about 1 (the targets are standardised); 300 steps must learn something real.
+        // The untrained scale is about 1 (the targets are standardised); 1000 steps must learn something real.
         #expect(losses[2] < 0.5 * losses[0], "losses \(losses)")
     }
 

@@ -105,14 +105,14 @@ struct StudyReportWriter {
         guard let data = try? encoder.encode(configuration),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return [] }
-        return object.keys.sorted().map { key in
-            let value = object[key].map { value -> String in
-                if let nested = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
-                    return String(decoding: nested, as: UTF8.self)
-                }
-                return "\(value)"
-            }
-            return StudyReport.Setting(key == "direction" ? "direction" : "optimizer.\(key)", value ?? "")
+        func text(_ value: Any) -> String {
+            if let string = value as? String { return string }
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+            return data.map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+        }
+        let keys = ["direction"] + object.keys.filter { $0 != "direction" }.sorted()
+        return keys.compactMap { key in
+            object[key].map { StudyReport.Setting(key == "direction" ? key : "optimizer.\(key)", text($0)) }
         }
     }
 
