@@ -11,6 +11,9 @@ public enum AMQPAdministration {
         public var correlationID: String?
         /// String headers (e.g. `x-carbs-reason`).
         public var headers: [String: String]
+        public var contentType: String?
+        /// `delivery_mode` 2.
+        public var isPersistent: Bool
         public var isRedelivered: Bool
     }
 

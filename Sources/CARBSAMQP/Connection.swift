@@ -208,7 +208,7 @@ final class Connection {
     func get(_ queue: String) throws(AMQPError) -> (AMQPAdministration.Message, tag: UInt64)? {
         let reply = queue.withAMQPBytes { queueBytes in amqp_basic_get(state, Self.channel, queueBytes, 0) }
         guard reply.reply_type == AMQP_RESPONSE_NORMAL else { throw error(from: reply, doing: "get from \(queue)") }
-        guard reply.reply.id == AMQP_BASIC_GET_OK_METHOD_VALUE,
+        guard reply.reply.id == crabbitmq_basic_get_ok_method,
             let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self)
         else { return nil }
         let tag = ok.pointee.delivery_tag
@@ -233,7 +233,12 @@ final class Connection {
         return (
             AMQPAdministration.Message(
                 body: body, messageID: properties.messageID, correlationID: properties.correlationID,
-                headers: headers, isRedelivered: redelivered),
+                headers: headers,
+                contentType: message.properties._flags & crabbitmq_content_type_flag != 0
+                    ? String(amqpBytes: message.properties.content_type) : nil,
+                isPersistent: message.properties._flags & crabbitmq_delivery_mode_flag != 0
+                    && message.properties.delivery_mode == crabbitmq_delivery_persistent,
+                isRedelivered: redelivered),
             tag
         )
     }
@@ -383,8 +388,6 @@ final class Connection {
     }
 }
 
-private let AMQP_BASIC_GET_OK_METHOD_VALUE: amqp_method_number_t = 0x003C_0047
-
 /// A frame from the broker, decoded and copied out of rabbitmq-c's buffers.
 enum Frame {
     case deliver(consumerTag: String, deliveryTag: UInt64, isRedelivered: Bool)
@@ -461,7 +464,9 @@ enum Frame {
         case AMQP_FRAME_HEADER:
             let header = frame.payload.properties
             let properties =
-                header.decoded.map { MessageProperties($0.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee) }
+                header.decoded.map {
+                    MessageProperties($0.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee)
+                }
                 ?? MessageProperties()
             self = .header(bodySize: header.body_size, properties: properties)
         case AMQP_FRAME_BODY:

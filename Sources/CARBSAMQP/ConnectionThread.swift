@@ -81,6 +81,9 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     /// Runs once per loop turn while connected, before frames are read (e.g. sends queued publishes).
     func work(on connection: Connection) throws(AMQPError) {}
 
+    /// Runs after every frame available at once has been handled (e.g. hands a burst to receivers as one batch).
+    func framesHandled() {}
+
     /// The connection is gone: reset per-connection state; keep what must be retried.
     func connectionLost() {}
 
@@ -177,6 +180,7 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
                     try handle(frame, on: connection)
                 }
             }
+            framesHandled()
             connection.releaseBuffers()
             let heartbeat = connection.heartbeatSeconds
             if heartbeat > 0 && ContinuousClock.now - lastInbound > .seconds(2 * heartbeat + 1) {
@@ -203,8 +207,12 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
                 connectionLost()
                 throw error
             }
-            if failedAttempts > 0 || hasStarted {
+            if hasStarted {
                 logger.info("AMQP connection restored", metadata: ["broker": "\(settings.url)"])
+            } else if failedAttempts > 0 {
+                logger.info(
+                    "AMQP connection ready",
+                    metadata: ["broker": "\(settings.url)", "attempts": "\(failedAttempts + 1)"])
             } else {
                 logger.debug("AMQP connection open", metadata: ["broker": "\(settings.url)"])
             }
@@ -239,7 +247,8 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
         // Log each kind of failure once until the connection works again (a worker may wait for hours).
         if loggedFailureCodes.insert(error.code).inserted {
             if error.code == .queueNotFound {
-                logger.info("waiting for the study's queues (is the optimizer running?)", metadata: ["error": "\(error)"])
+                logger.info(
+                    "waiting for the study's queues (is the optimizer running?)", metadata: ["error": "\(error)"])
             } else {
                 logger.warning(
                     "cannot connect to the broker; retrying",

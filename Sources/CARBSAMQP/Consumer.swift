@@ -10,7 +10,8 @@ enum ConsumerCommand: Sendable {
     }
 
     case start(CheckedContinuation<Void, any Error>)
-    case receive(id: UInt64, maximum: Int, deadline: ContinuousClock.Instant, CheckedContinuation<[InboundMessage], any Error>)
+    case receive(
+        id: UInt64, maximum: Int, deadline: ContinuousClock.Instant, CheckedContinuation<[InboundMessage], any Error>)
     case settle([DeliveryReceipt], Settlement, CheckedContinuation<Void, any Error>)
     case cancel(id: UInt64)
     case shutdown(CheckedContinuation<Void, Never>?)
@@ -182,6 +183,10 @@ final class ConsumerThread: ConnectionThread<ConsumerCommand>, @unchecked Sendab
             consumerTag = nil
             try connection.cancel(consumerTag: tag)
         }
+    }
+
+    override func framesHandled() {
+        // After the whole burst that arrived together: one batch, one refit.
         serveReceivers()
     }
 

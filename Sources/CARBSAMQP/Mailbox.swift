@@ -79,7 +79,8 @@ final class Mailbox<Command: Sendable>: Sendable {
 func waitForInput(_ descriptors: [Int32], timeout: Duration) -> [Bool] {
     var fds = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
     let (seconds, attoseconds) = timeout.components
-    let milliseconds = max(0, min(Int64(Int32.max), seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+    let milliseconds = max(
+        0, min(Int64(Int32.max), seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
     let count = poll(&fds, nfds_t(fds.count), Int32(milliseconds))
     guard count > 0 else { return Array(repeating: false, count: descriptors.count) }
     return fds.map { $0.revents != 0 }

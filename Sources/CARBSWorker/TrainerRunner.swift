@@ -86,7 +86,7 @@ public final class TrainerRunner: Sendable {
                 let invocation = try TrainerInvocation(
                     command: command, suggestion: suggestion, inherited: inheritedEnvironment,
                     resultFile: directory + "/result.json")
-                spawned = try ChildProcess.spawn(invocation)
+                spawned = try await Self.spawn(invocation)
                 logger.info(
                     "trainer started",
                     metadata: ["pid": "\(spawned.pid)", "arguments": "\(invocation.arguments)"])
@@ -133,6 +133,21 @@ public final class TrainerRunner: Sendable {
                 "seconds": "\(record.elapsed)", "message": "\(outcome.message ?? "")",
             ])
         return outcome
+    }
+
+    /// Starts the process, retrying a few times on `ETXTBSY`: an executable that was just written can stay "busy"
+    /// for a moment while a process forked elsewhere in the worker still holds the writer's descriptor (until
+    /// that child's `exec` closes it).
+    private static func spawn(_ invocation: TrainerInvocation) async throws(Error) -> ChildProcess.Spawned {
+        var attempt = 0
+        while true {
+            do {
+                return try ChildProcess.spawn(invocation)
+            } catch  where error.systemError == ETXTBSY && attempt < 10 {
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(10 * attempt))
+            }
+        }
     }
 
     /// Stops every run of this runner now (SIGTERM to each trainer's process group, SIGKILL after the grace

@@ -21,6 +21,9 @@ extension Worker {
         public var heartbeatInterval: Duration?
         /// Delays between retries after transport errors.
         public var retryBackoff: Backoff
+        /// How long past a suggestion's `timeout_seconds` an in-process trainer may run before the worker cancels
+        /// it and reports a timeout. (`CommandTrainer` enforces the timeout itself, with a shorter grace.)
+        public var timeoutGrace: Duration
         /// How often publishing `started` is tried before the suggestion is handed back to the queue.
         public var startedAttempts: Int
 
@@ -28,7 +31,7 @@ extension Worker {
         public init(
             workerID: String = Worker.defaultWorkerID, study: String? = nil, abortOnShutdown: Bool = false,
             maxRuns: Int? = nil, pollInterval: Duration = .milliseconds(250), heartbeatInterval: Duration? = nil,
-            retryBackoff: Backoff = Backoff(), startedAttempts: Int = 5
+            retryBackoff: Backoff = Backoff(), timeoutGrace: Duration = .seconds(30), startedAttempts: Int = 5
         ) {
             precondition(maxRuns.map { $0 >= 0 } ?? true, "maxRuns must not be negative")
             precondition(startedAttempts >= 1, "startedAttempts must be at least 1")
@@ -39,6 +42,7 @@ extension Worker {
             self.pollInterval = pollInterval
             self.heartbeatInterval = heartbeatInterval
             self.retryBackoff = retryBackoff
+            self.timeoutGrace = timeoutGrace
             self.startedAttempts = startedAttempts
         }
     }

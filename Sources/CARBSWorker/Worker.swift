@@ -129,7 +129,6 @@ public final class Worker: Service, Sendable {
         logger[metadataKey: "attempt"] = "\(suggestion.attempt)"
         logger[metadataKey: "study"] = "\(suggestion.study)"
 
-        let startedAt = Date()
         let started = message(.started, for: suggestion)
         let startedOut = await retrying(
             "publish started", attempts: configuration.startedAttempts, logger: logger
@@ -145,11 +144,10 @@ public final class Worker: Service, Sendable {
         }
         logger.info("run started", metadata: ["params": "\(suggestion.params)"])
 
-        guard var outcome = await train(suggestion, logger: logger) else {
+        guard let outcome = await train(suggestion, logger: logger) else {
             logger.notice("cancelled during the run: no result is sent (the lease will re-issue it)")
             return
         }
-        if outcome.startedAt > startedAt { outcome.startedAt = startedAt }
         let result = resultMessage(for: suggestion, outcome: outcome)
         let delivered = await retrying("publish the result", attempts: nil, logger: logger) {
             try await self.transport.publish(result: self.outbound(result))
@@ -179,17 +177,31 @@ public final class Worker: Service, Sendable {
     private enum RunEvent: Sendable {
         case finished(TrainerOutcome)
         case abortRequested
-        case heartbeatsStopped
+        case timedOut
+        case helperStopped
+    }
+
+    /// Why the worker stopped a run itself.
+    private enum Interruption {
+        case aborted
+        case timedOut
     }
 
     /// Runs the trainer with heartbeats alongside; `nil` when the worker's task was cancelled.
+    ///
+    /// Besides the heartbeats, two helpers may end the run early: graceful shutdown with `abortOnShutdown`
+    /// (reported `lost`), and a backstop `timeoutGrace` after the suggestion's `timeout_seconds` for trainers that
+    /// do not enforce the timeout themselves (reported `failure`; `CommandTrainer` stops its process earlier).
     private func train(_ suggestion: SuggestionMessage, logger: Logger) async -> TrainerOutcome? {
         let heartbeat = Heartbeat { [self] in await self.sendHeartbeat(for: suggestion, logger: logger) }
         let interval =
             configuration.heartbeatInterval
             ?? (suggestion.leaseSeconds > 0 ? .milliseconds(suggestion.leaseSeconds * 1000 / 3) : nil)
+        let backstop: Duration? =
+            suggestion.timeoutSeconds > 0 ? .seconds(suggestion.timeoutSeconds) + configuration.timeoutGrace : nil
         let startedAt = Date()
-        let (outcome, aborted) = await withTaskGroup(of: RunEvent.self) { group -> (TrainerOutcome?, Bool) in
+        let (outcome, interruption) = await withTaskGroup(of: RunEvent.self) {
+            group -> (TrainerOutcome?, Interruption?) in
             group.addTask { [trainer] in
                 do {
                     return .finished(try await trainer.train(suggestion, heartbeat: heartbeat))
@@ -209,36 +221,52 @@ public final class Worker: Service, Sendable {
                         do { try await Task.sleep(for: interval) } catch { break }
                         await heartbeat()
                     }
-                    return .heartbeatsStopped
+                    return .helperStopped
+                }
+            }
+            if let backstop {
+                group.addTask {
+                    do { try await Task.sleep(for: backstop) } catch { return .helperStopped }
+                    return .timedOut
                 }
             }
             if configuration.abortOnShutdown {
                 group.addTask { [shutdown] in
                     await shutdown.wait()
-                    return Task.isCancelled ? .heartbeatsStopped : .abortRequested
+                    return Task.isCancelled ? .helperStopped : .abortRequested
                 }
             }
             var outcome: TrainerOutcome?
-            var aborted = false
+            var interruption: Interruption?
             while let event = await group.next() {
                 switch event {
                 case .finished(let finished):
                     outcome = finished
                     group.cancelAll()
-                case .abortRequested where outcome == nil:
+                case .abortRequested where outcome == nil && interruption == nil:
                     logger.notice("shutting down: aborting the run")
-                    aborted = true
+                    interruption = .aborted
                     group.cancelAll()
-                case .abortRequested, .heartbeatsStopped:
+                case .timedOut where outcome == nil && interruption == nil:
+                    logger.warning("the trainer ignored its timeout: cancelling it")
+                    interruption = .timedOut
+                    group.cancelAll()
+                case .abortRequested, .timedOut, .helperStopped:
                     break
                 }
             }
-            return (outcome, aborted)
+            return (outcome, interruption)
         }
         guard !Task.isCancelled, var outcome else { return nil }
-        if aborted && outcome.status != .success {
+        switch interruption {
+        case .aborted? where outcome.status != .success:
             outcome.status = .lost
             outcome.message = "aborted: the worker is shutting down"
+        case .timedOut? where outcome.status != .success:
+            outcome.status = .failure
+            outcome.message = "timed out after \(suggestion.timeoutSeconds) s"
+        default:
+            break
         }
         return outcome
     }

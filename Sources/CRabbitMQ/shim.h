@@ -62,6 +62,7 @@ static const amqp_method_number_t crabbitmq_basic_nack_method = AMQP_BASIC_NACK_
 static const amqp_method_number_t crabbitmq_basic_cancel_method = AMQP_BASIC_CANCEL_METHOD;
 static const amqp_method_number_t crabbitmq_basic_cancel_ok_method = AMQP_BASIC_CANCEL_OK_METHOD;
 static const amqp_method_number_t crabbitmq_basic_consume_ok_method = AMQP_BASIC_CONSUME_OK_METHOD;
+static const amqp_method_number_t crabbitmq_basic_get_ok_method = AMQP_BASIC_GET_OK_METHOD;
 
 static const amqp_flags_t crabbitmq_content_type_flag = AMQP_BASIC_CONTENT_TYPE_FLAG;
 static const amqp_flags_t crabbitmq_headers_flag = AMQP_BASIC_HEADERS_FLAG;

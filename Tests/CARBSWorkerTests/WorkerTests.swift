@@ -249,3 +249,22 @@ struct WorkerTests {
         #expect(noCost.status == .success && noCost.cost == 3 && noCost.metrics == ["a": 1])
     }
 }
+
+@Suite("Worker timeouts", .timeLimit(.minutes(1)))
+struct WorkerTimeoutTests {
+    @Test("an in-process trainer that ignores its timeout is cancelled after the grace and reported failed")
+    func inProcessTimeoutBackstop() async throws {
+        let transport = FakeWorkerTransport(suggestions: [Fixtures.suggestion(timeoutSeconds: 1)])
+        let worker = Worker(
+            transport: transport, trainer: SleepingTrainer(duration: .seconds(100)),
+            configuration: Worker.Configuration(
+                workerID: "w", maxRuns: 1, pollInterval: .milliseconds(50), timeoutGrace: .milliseconds(200)),
+            logger: Fixtures.logger)
+        let started = ContinuousClock.now
+        try await worker.run()
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let result = try #require(await transport.published.last)
+        #expect(result.kind == .result && result.status == .failure)
+        #expect(result.message == "timed out after 1 s")
+    }
+}

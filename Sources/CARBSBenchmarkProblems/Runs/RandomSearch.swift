@@ -5,8 +5,8 @@ import CARBSCore
 /// Each parameter is drawn uniformly in basic space between its basic bounds. Where a bound is infinite (an
 /// unbounded side), the sampling range ends ``unboundedHalfWidth`` (2) basic units from the search center
 /// instead — for `lr_width`'s `learning_rate` (log space, center 1e-5) that is 1e-7 … 1e-3. Integer parameters
-/// are rounded to the nearest integer in parameter space (every benchmark problem uses a rounding factor of 1)
-/// and clamped into their bounds. Results are ignored: random search does not learn.
+/// are rounded as their space rounds them (to the nearest multiple of its rounding factor, in parameter space)
+/// and kept inside their bounds. Results are ignored: random search does not learn.
 public struct RandomSearch: BenchmarkOptimizer, Sendable {
     /// How far from the center, in basic units, an unbounded side of a parameter is sampled.
     public static let unboundedHalfWidth = 2.0
@@ -35,14 +35,14 @@ public struct RandomSearch: BenchmarkOptimizer, Sendable {
     mutating func sample(_ parameter: Parameter) -> Double {
         let range = Self.samplingRange(of: parameter)
         let basic = range.lower + generator.nextUniform() * (range.upper - range.lower)
-        var value = parameter.space.parameter(fromBasic: basic)
-        if parameter.space.isInteger {
-            value = value.rounded()
-            // Integer bounds are widened by 0.1 in basic space; rounding can step past the real bound, so pull
-            // the value back to the nearest integer inside it.
-            let bounds = parameter.space.basicBounds
-            while parameter.space.basic(fromParameter: value) >= bounds.upper { value -= 1 }
-            while parameter.space.basic(fromParameter: value) <= bounds.lower { value += 1 }
+        let space = parameter.space
+        var value = space.rounded(parameter: space.parameter(fromBasic: basic))
+        if space.isInteger {
+            // Integer bounds are widened by 0.1 in parameter space, so rounding lands inside them; step back onto
+            // the grid inside the bounds should a rounding factor above 1 carry a value past one.
+            let bounds = space.basicBounds
+            while space.basic(fromParameter: value) >= bounds.upper { value -= space.roundingFactor }
+            while space.basic(fromParameter: value) <= bounds.lower { value += space.roundingFactor }
         }
         return value
     }

@@ -8,19 +8,30 @@ import Darwin
 /// `QuantileTransformer(n_quantiles: ⌊√n⌋, output_distribution: "normal")`, and its inverse.
 ///
 /// Values are mapped to their empirical CDF by interpolating between `nQuantiles` reference quantiles (the mean
-/// of the forward and backward interpolation, so ties map to their middle), then through Φ⁻¹, clipped to
-/// Φ⁻¹(1e-7) ≈ ±5.2.
+/// of the forward and backward interpolation, so ties map to their middle), then through Φ⁻¹.
+///
+/// Two variants of the last step (`CARBSConfiguration.OutputScaling`):
+/// - `.reference`: scikit-learn's, clipped to Φ⁻¹(1e-7) ≈ ±5.2. The smallest and largest observations land at
+///   ±5.2 while the rest stay within about ±1.5, so the best run looks like an outlier to the GP and the Pareto
+///   curve's top is nearly impossible to beat — which slows the climb up the cost ladder.
+/// - `.plottingPositions` (default): the CDF value p is first shrunk to Hazen's plotting position
+///   `(p·(n − 1) + ½) / n` for n observations (the classical rank-based inverse-normal transform), so the
+///   extremes land at ±Φ⁻¹(1 − 1/(2n)) (±1.96 at n = 20, ±2.58 at n = 100), in scale with the rest.
 public struct QuantileTransform: Sendable, Hashable, Codable {
     /// The data's quantiles at `references`, increasing.
     public private(set) var quantiles: [Double]
     /// Evenly spaced probabilities in [0, 1].
     public private(set) var references: [Double]
+    /// How many observations the transform was fitted to, for plotting positions; nil for the reference variant.
+    public private(set) var plottingCount: Int?
 
     static let boundsThreshold = 1e-7
 
     /// Fits the transform to `values` (at least one).
-    public init(fitting values: [Double]) {
+    /// - Parameter plottingPositions: use Hazen plotting positions instead of scikit-learn's clipping.
+    public init(fitting values: [Double], plottingPositions: Bool = false) {
         precondition(!values.isEmpty, "a quantile transform needs data")
+        plottingCount = plottingPositions ? values.count : nil
         let count = Swift.max(2, Int(Double(values.count).squareRoot()))
         references = (0..<count).map { Double($0) / Double(count - 1) }
         let sorted = values.sorted()
@@ -47,13 +58,21 @@ public struct QuantileTransform: Sendable, Hashable, Codable {
             p = 0.5 * (forward + backward)
         }
         p = Swift.min(Swift.max(p, 0), 1)
+        if let n = plottingCount.map(Double.init) {
+            return Normal.quantile((p * (n - 1) + 0.5) / n)
+        }
         let clip = Normal.quantile(Self.boundsThreshold - Double.ulpOfOne)
         return Swift.min(Swift.max(Normal.quantile(p), clip), -clip)
     }
 
     /// Maps a standard-normal value back to the output scale (the inverse of `transform` within the data range).
     public func inverse(_ z: Double) -> Double {
-        let p = Normal.cdf(z)
+        var p = Normal.cdf(z)
+        if let n = plottingCount.map(Double.init) {
+            p = n > 1 ? (p * n - 0.5) / (n - 1) : 0.5
+            if p <= 0 { return quantiles[0] }
+            if p >= 1 { return quantiles[quantiles.count - 1] }
+        }
         if p <= Self.boundsThreshold { return quantiles[0] }
         if p >= 1 - Self.boundsThreshold { return quantiles[quantiles.count - 1] }
         let forward = Self.interpolate(p, xs: references, ys: quantiles)

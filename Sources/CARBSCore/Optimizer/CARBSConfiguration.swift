@@ -25,6 +25,14 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         case referenceParity
     }
 
+    /// How outputs are mapped to the output model's normal scale.
+    public enum OutputScaling: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Rank-based inverse-normal scores with Hazen plotting positions: extremes at ±Φ⁻¹(1 − 1/2n) (default).
+        case plottingPositions
+        /// scikit-learn's quantile transform as the reference uses it: extremes clipped at ±5.2.
+        case reference
+    }
+
     public var direction: Direction
     public var seed: UInt64
     /// Successes needed before the surrogate models take over from sampling around the search center.
@@ -47,6 +55,10 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     public var clampEIAtRandomParetoCost: Bool = true
     public var pendingEstimator: PendingEstimator = .thompson
     public var hyperparameterMode: HyperparameterMode = .fitted
+    public var outputScaling: OutputScaling = .plottingPositions
+    /// Whether the search radius adapts to how the frontier moves (grows after a run of frontier improvements,
+    /// shrinks after a run without); false keeps it at `initialSearchRadius` as the reference does.
+    public var adaptiveSearchRadius: Bool = true
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
@@ -55,6 +67,16 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     public init(direction: Direction, seed: UInt64 = 0) {
         self.direction = direction
         self.seed = seed
+    }
+
+    /// The reference implementation's behaviour, for ablation: its near-fixed hyperparameters and its output
+    /// transform.
+    public static func referenceParity(direction: Direction, seed: UInt64 = 0) -> CARBSConfiguration {
+        var configuration = CARBSConfiguration(direction: direction, seed: seed)
+        configuration.hyperparameterMode = .referenceParity
+        configuration.outputScaling = .reference
+        configuration.adaptiveSearchRadius = false
+        return configuration
     }
 
     /// Checks every field's range.

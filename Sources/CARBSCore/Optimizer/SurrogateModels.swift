@@ -27,12 +27,14 @@ extension CARBSOptimizer {
         let d = dimensions
         let inputs = Matrix(rows: successes.count, columns: d, elements: successes.flatMap(\.input))
 
-        let outputTransform = QuantileTransform(fitting: successes.map(\.output))
+        let outputTransform = QuantileTransform(
+            fitting: successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
         let outputTargets = successes.map { sign * outputTransform.transform($0.output) }
         let costTransform = CostTransform(fitting: successes.map(\.cost))
         let costTargets = successes.map { costTransform.transform($0.cost) }
 
-        let radius = state.searchRadius
+        // The models' priors follow the configured radius, not the adaptive search radius.
+        let radius = configuration.initialSearchRadius
         let output = try fitModel(
             .linearPlusMatern32, inputs: inputs, targets: outputTargets, previous: state.fitted.output,
             initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)

@@ -1,0 +1,145 @@
+import ArgumentParser
+import CARBSBenchmarkProblems
+import CARBSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// `carbs-bench latency`: suggest time and peak memory at a given history size, dimension and pending count.
+struct LatencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency",
+        abstract: "Time suggest(count: 1) with n observations, d dimensions and p pending runs.",
+        discussion: """
+            With none of --observations/--dims/--pending, runs the grid n ∈ {10, 100, 500, 1000, 2000} × \
+            d ∈ {2, 7, 20} with 8 pending, each configuration in a fresh child process (so its peak memory is its \
+            own). Each configuration prints one JSON line: observations, dims, pending, p50_seconds, p95_seconds, \
+            peak_rss_bytes.
+
+            A configuration builds CARBS on the synthetic problem of LatencyProblem.swift (dimensions cycling \
+            through log unbounded, linear bounded, log integer bounded, linear unbounded), warm-starts it with n \
+            random observations, draws (and forgets) the resamples such a history is owed, makes p suggestions \
+            that stay pending, then times at least 10 further model-based suggest(count: 1) calls (3 when \
+            n ≥ 1000), forgetting each suggestion right after, so n and p stay fixed.
+            """
+    )
+
+    static let gridObservations = [10, 100, 500, 1000, 2000]
+    static let gridDimensions = [2, 7, 20]
+    static let gridPending = 8
+
+    @Option(help: "Observations in the history (one configuration).")
+    var observations: Int?
+
+    @Option(help: "Dimensions of the synthetic problem (one configuration).")
+    var dims: Int?
+
+    @Option(help: "Pending suggestions while timing (one configuration).")
+    var pending: Int?
+
+    @Option(help: "Timed suggestions per configuration (default 10, or 3 at 1000 or more observations).")
+    var repeats: Int?
+
+    @Option(help: "Seed of the optimizer and of the synthetic history.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let observations, observations < 1 { throw ValidationError("--observations: \(observations) is below 1") }
+        if let dims, dims < 1 { throw ValidationError("--dims: \(dims) is below 1") }
+        if let pending, pending < 0 { throw ValidationError("--pending: \(pending) is below 0") }
+        if let repeats, repeats < 1 { throw ValidationError("--repeats: \(repeats) is below 1") }
+    }
+
+    func run() throws {
+        if observations == nil, dims == nil, pending == nil {
+            try runGrid()
+        } else {
+            let line = try measure(observations: observations ?? 100, dimensions: dims ?? 7, pending: pending ?? 8)
+            print(line)
+        }
+    }
+
+    /// Runs each grid configuration in a child process of this executable and relays its JSON line.
+    func runGrid() throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        for dimensions in Self.gridDimensions {
+            for observations in Self.gridObservations {
+                var arguments = [
+                    "latency", "--observations", "\(observations)", "--dims", "\(dimensions)",
+                    "--pending", "\(Self.gridPending)", "--seed", "\(seed)",
+                ]
+                if let repeats { arguments += ["--repeats", "\(repeats)"] }
+                let child = Process()
+                child.executableURL = executable
+                child.arguments = arguments
+                let output = Pipe()
+                child.standardOutput = output
+                child.standardError = FileHandle.standardError
+                try child.run()
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                child.waitUntilExit()
+                guard child.terminationStatus == 0 else {
+                    throw ValidationError(
+                        "latency n=\(observations) d=\(dimensions): child exited with \(child.terminationStatus)")
+                }
+                FileHandle.standardOutput.write(data)
+            }
+        }
+    }
+
+    /// Measures one configuration and returns its JSON line.
+    func measure(observations: Int, dimensions: Int, pending: Int) throws -> String {
+        let problem = LatencyProblem(dimensions: dimensions)
+        var optimizer = try CARBSOptimizer(
+            configuration: CARBSConfiguration(direction: .minimize, seed: seed), parameters: problem.parameters)
+        var history = RandomSearch(parameters: problem.parameters, seed: seed ^ 0x6869_7374)  // "hist"
+        var noise = SeededGenerator(seed: seed ^ 0x6E6F_6973)  // "nois"
+        for suggestion in history.suggest(count: observations) {
+            let result = problem.evaluate(suggestion.parameters, noise: &noise)
+            try optimizer.observe(parameters: suggestion.parameters, output: result.output, cost: result.cost)
+        }
+        // A warm-started history is owed resamples (one per `resample_frequency` successes) and pays them off
+        // first; those suggestions fit no model, so draw them before timing anything.
+        var drained = 0
+        while drained <= observations, let first = try optimizer.suggest(count: 1).first {
+            optimizer.forget(first.id)
+            drained += 1
+            if first.origin != .resample { break }
+        }
+        if pending > 0 { _ = try optimizer.suggest(count: pending) }
+
+        let repeats = repeats ?? (observations >= 1000 ? 3 : 10)
+        let clock = ContinuousClock()
+        var seconds: [Double] = []
+        var attempts = 0
+        while seconds.count < repeats, attempts < 10 * repeats {
+            attempts += 1
+            let start = clock.now
+            let suggestion = try optimizer.suggest(count: 1)
+            let elapsed = (clock.now - start).seconds
+            for made in suggestion { optimizer.forget(made.id) }
+            // Only model-based suggestions count: a resample or random-phase point would flatter the figure.
+            if suggestion.allSatisfy({ $0.origin == .acquisition || $0.origin == .fallback }) {
+                seconds.append(elapsed)
+            }
+        }
+        guard !seconds.isEmpty else {
+            throw ValidationError("latency n=\(observations) d=\(dimensions): no model-based suggestion to time")
+        }
+        let p50 = BenchmarkStatistics.quantile(seconds, 0.5)
+        let p95 = BenchmarkStatistics.quantile(seconds, 0.95)
+        return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),"
+            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"peak_rss_bytes\":\(Self.peakResidentBytes())}"
+    }
+
+    /// The process's peak resident set size in bytes (`getrusage`'s `ru_maxrss` is in kibibytes on Linux).
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return -1 }
+        return Int(usage.ru_maxrss) * 1024
+    }
+}

@@ -1,1 +1,0 @@
-print("carbs-bench: not built yet")
