@@ -139,7 +139,8 @@ extension StudyReport {
             let x = ChartAxis(covering: costs, isLog: true, start: left, end: right, padding: 0.08)
             let y = ChartAxis(covering: values, isLog: logValues, start: bottom, end: top, padding: 0.1)
             let law = laws[parameter.name]
-            let title = law?.description ?? "\(parameter.name): no fit"
+            let reason = values.contains { $0 <= 0 } ? "values ≤ 0" : "too few points"
+            let title = law?.description ?? "\(parameter.name): no fit (\(reason))"
             svg.text(title, x: (left + right) / 2, y: originY + 18, size: 12.5, weight: "bold")
             svg.axes(x: x, y: y, xTitle: "cost", yTitle: parameter.name, tickSize: 10)
             if let law {

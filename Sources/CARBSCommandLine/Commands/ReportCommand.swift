@@ -52,7 +52,11 @@ struct StudyReportWriter {
             var parameters: [Parameter]
             var summary: CARBSSummary?
             if let snapshot = try store.loadSnapshot() {
-                let state = try JSONDecoder().decode(CARBSOptimizer.Snapshot.self, from: snapshot.data)
+                // Snapshots may carry NaN (failures without an output) as the string "nan", as the store does.
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                let state = try decoder.decode(CARBSOptimizer.Snapshot.self, from: snapshot.data)
                 let optimizer = try CARBSOptimizer(restoring: state)
                 configuration = optimizer.configuration
                 parameters = optimizer.parameters
