@@ -52,7 +52,7 @@ struct ChartAxis {
             let high = Foundation.log10(upper)
             let span = high - low
             if span < 1 { return linearTicks(lower, upper, target: 5) }
-            let multipliers: [Double] = span > 4 ? [1] : span > 2.5 ? [1, 3] : [1, 2, 5]
+            let multipliers: [Double] = span > 5 ? [1] : span > 2.5 ? [1, 3] : [1, 2, 5]
             var ticks: [Double] = []
             var decade = Foundation.floor(low)
             let step = span > 9 ? 2.0 : 1.0

@@ -28,9 +28,10 @@ extension StudyReport {
                 }.joined() + "</linearGradient></defs>")
         svg.text("\(study): cost against output", x: left, y: 26, size: 17, anchor: "start", weight: "bold")
         let better = direction == .minimize ? "lower is better" : "higher is better"
+        let repeated = frontier.contains { $0.count > 1 } ? " (repeated runs: their mean)" : ""
         svg.text(
             "\(observations.count) observations · \(failures.count) failed · \(frontier.count) on the Pareto "
-                + "frontier · \(better)", x: left, y: 46, size: 12, anchor: "start", fill: "#555555")
+                + "frontier\(repeated) · \(better)", x: left, y: 46, size: 12, anchor: "start", fill: "#555555")
         svg.axes(
             x: x, y: y, xTitle: "cost (log scale)",
             yTitle: "output" + (logOutput ? " (log scale, " : " (") + better + ")")
