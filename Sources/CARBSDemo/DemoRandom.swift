@@ -1,3 +1,5 @@
+import Foundation
+
 /// The demo's own seeded generator (SplitMix64), so a dataset and a training run are fixed by their seeds.
 ///
 /// Reference: Steele, Lea & Flood, "Fast splittable pseudorandom number generators" (OOPSLA 2014).
@@ -38,5 +40,3 @@ struct DemoRandom: RandomNumberGenerator {
         Int(next() % UInt64(count))
     }
 }
-
-import Foundation

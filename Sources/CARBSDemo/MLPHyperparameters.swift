@@ -43,7 +43,8 @@ public struct MLPHyperparameters: Sendable, Hashable, Codable {
             default:
                 throw MLPTraining.Error(
                     .invalidHyperparameter,
-                    "\(name): is not a parameter of the MLP demo (known: \(Self.parameterNames.joined(separator: ", ")))")
+                    "\(name): is not a parameter of the MLP demo (known: \(Self.parameterNames.joined(separator: ", ")))"
+                )
             }
         }
         try validate()

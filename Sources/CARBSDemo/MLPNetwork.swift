@@ -1,4 +1,5 @@
 import CLAPACK
+import Foundation
 
 /// A two-hidden-layer ReLU network with a scalar output, its gradients and its Adam state, in buffers it owns.
 ///
@@ -194,5 +195,3 @@ final class MLPNetwork {
         }
     }
 }
-
-import Foundation

@@ -86,9 +86,12 @@ struct SVGDocument {
     /// The finished document.
     var rendered: String {
         let f = Formatting.coordinate
-        return (["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" "
-            + "viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"\(SVGDocument.font)\">",
-            "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#ffffff\"/>"]
+        return
+            ([
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" "
+                    + "viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"\(SVGDocument.font)\">",
+                "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#ffffff\"/>",
+            ]
             + body + ["</svg>"]).joined(separator: "\n") + "\n"
     }
 }

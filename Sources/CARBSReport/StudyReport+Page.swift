@@ -25,9 +25,12 @@ extension StudyReport {
             """)
         page.append("<h1>\(e(study))</h1>")
         let best = frontier.max { direction.sign * $0.output < direction.sign * $1.output }
-        var facts = "\(observations.count) observations, \(failures) failed, \(frontier.count) points on the Pareto "
+        var facts =
+            "\(observations.count) observations, \(failures) failed, \(frontier.count) points on the Pareto "
             + "frontier; \(direction == .minimize ? "lower" : "higher") output is better."
-        if let best { facts += " Best output \(Formatting.number(best.output)) at cost \(Formatting.number(best.cost))." }
+        if let best {
+            facts += " Best output \(Formatting.number(best.output)) at cost \(Formatting.number(best.cost))."
+        }
         page.append("<p>\(e(facts))</p>")
 
         page.append("<h2>Cost against output</h2>")

@@ -117,8 +117,9 @@ extension StudyReport {
         let width = Double(columns) * panelWidth + 20
         let height = header + Double(rows) * panelHeight + 10
         var svg = SVGDocument(width: width, height: height)
-        svg.text("\(study): how each parameter scales with cost", x: 20, y: 26, size: 17, anchor: "start",
-                 weight: "bold")
+        svg.text(
+            "\(study): how each parameter scales with cost", x: 20, y: 26, size: 17, anchor: "start",
+            weight: "bold")
         let subtitle =
             frontier.count < Self.minimumTrustedPoints
             ? "only \(frontier.count) Pareto points: too few to trust these fits"

@@ -1,11 +1,11 @@
 import CARBSCore
 import CARBSReport
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Counts elements by name and by class while parsing an SVG.
@@ -56,11 +56,13 @@ struct ReportTests {
                     cost: cost * 1.5, isFailure: false))
         }
         observations.append(
-            ReportObservation(parameters: ["hidden_dim": 8, "learning_rate": 0.9, "offset": 1], output: nil,
-                              cost: 3, isFailure: true))
+            ReportObservation(
+                parameters: ["hidden_dim": 8, "learning_rate": 0.9, "offset": 1], output: nil,
+                cost: 3, isFailure: true))
         observations.append(
-            ReportObservation(parameters: ["hidden_dim": 8, "learning_rate": 0.9, "offset": 1], output: nil,
-                              cost: nil, isFailure: true))
+            ReportObservation(
+                parameters: ["hidden_dim": 8, "learning_rate": 0.9, "offset": 1], output: nil,
+                cost: nil, isFailure: true))
         return observations
     }
 

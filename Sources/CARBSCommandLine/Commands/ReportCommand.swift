@@ -135,7 +135,8 @@ extension StudyFile {
         if let cost = budget.maxTotalCost { settings.append(.init("budget.max_total_cost", "\(cost)")) }
         settings.append(.init("max_in_flight", "\(maxInFlight)"))
         switch trainer {
-        case .command(let arguments, _, _, _): settings.append(.init("trainer.command", arguments.joined(separator: " ")))
+        case .command(let arguments, _, _, _):
+            settings.append(.init("trainer.command", arguments.joined(separator: " ")))
         case .builtin(let name, let cost):
             settings.append(.init("trainer.builtin", name))
             if let cost { settings.append(.init("trainer.cost", cost.rawValue)) }

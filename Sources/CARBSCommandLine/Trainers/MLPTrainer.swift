@@ -64,7 +64,7 @@ struct MLPTrainer: Trainer {
                 DispatchQueue.global(qos: .userInitiated).async {
                     do throws(MLPTraining.Error) {
                         continuation.resume(returning: try training.run(hyperparameters) { flag.isSet })
-                    } catch where error.code == .cancelled {
+                    } catch  where error.code == .cancelled {
                         continuation.resume(throwing: CancellationError())
                     } catch {
                         continuation.resume(throwing: error)
