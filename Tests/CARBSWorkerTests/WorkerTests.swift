@@ -135,7 +135,7 @@ struct WorkerTests {
             #expect(await scratch.waitFor("running"))
             await group.triggerGracefulShutdown()
         }
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(90))
         let result = try #require(await transport.published.last)
         #expect(result.kind == .result && result.suggestionID == "doomed")
         #expect(result.status == .lost)
@@ -262,7 +262,7 @@ struct WorkerTimeoutTests {
             logger: Fixtures.logger)
         let started = ContinuousClock.now
         try await worker.run()
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(60))
         let result = try #require(await transport.published.last)
         #expect(result.kind == .result && result.status == .failure)
         #expect(result.message == "timed out after 1 s")

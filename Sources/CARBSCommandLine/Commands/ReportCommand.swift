@@ -1,5 +1,6 @@
 import ArgumentParser
 import CARBSCore
+import CARBSService
 import CARBSReport
 import CARBSStore
 import Foundation
@@ -52,11 +53,7 @@ struct StudyReportWriter {
             var parameters: [Parameter]
             var summary: CARBSSummary?
             if let snapshot = try store.loadSnapshot() {
-                // Snapshots may carry NaN (failures without an output) as the string "nan", as the store does.
-                let decoder = JSONDecoder()
-                decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                let state = try decoder.decode(CARBSOptimizer.Snapshot.self, from: snapshot.data)
+                let state = try SnapshotCoding.decode(snapshot.data)
                 let optimizer = try CARBSOptimizer(restoring: state)
                 configuration = optimizer.configuration
                 parameters = optimizer.parameters
