@@ -1,0 +1,1 @@
+print("carbs-transport-bench: not yet")
