@@ -25,8 +25,8 @@ final class FleetStudy {
     enum Trainer {
         /// `--builtin branin_cost`: in process, instantaneous.
         case builtin
-        /// `--command /bin/sh trainer.sh`: drops a marker file `<suggestion id>.<attempt>.<worker id>`, sleeps,
-        /// then reports output `x1` and cost `steps`.
+        /// `--command /bin/sh trainer.sh`: drops a marker file `<suggestion id>.<attempt>.<worker id>`, waits
+        /// while the gate is closed (`closeGate()`), sleeps, then reports output `x1` and cost `steps`.
         case sleeping(seconds: Double)
     }
 
@@ -48,6 +48,7 @@ final class FleetStudy {
     var studyFilePath: String { directory.appendingPathComponent("study.yaml").path }
     var markerDirectory: String { directory.appendingPathComponent("markers").path }
     var trainerScriptPath: String { directory.appendingPathComponent("trainer.sh").path }
+    var gatePath: String { directory.appendingPathComponent("gate").path }
 
     /// Creates the directory, the study file and the trainer script; starts nothing.
     /// - Parameters:
@@ -60,6 +61,17 @@ final class FleetStudy {
         try FileManager.default.createDirectory(atPath: markerDirectory, withIntermediateDirectories: true)
         try studyFile.write(toFile: studyFilePath, atomically: true, encoding: .utf8)
         try Self.trainerScript.write(toFile: trainerScriptPath, atomically: true, encoding: .utf8)
+        openGate()
+    }
+
+    /// Sleeping trainers that start from now on wait before they sleep, until `openGate()`.
+    func closeGate() {
+        try? FileManager.default.removeItem(atPath: gatePath)
+    }
+
+    /// Lets sleeping trainers go on.
+    func openGate() {
+        FileManager.default.createFile(atPath: gatePath, contents: nil)
     }
 
     private var studyFile: String {
@@ -87,8 +99,9 @@ final class FleetStudy {
     /// A trainer that can be killed mid-run: POSIX sh and sleep only.
     private static let trainerScript = """
         #!/bin/sh
-        # Fleet test trainer: marks the run as started, sleeps, reports output x1 and cost steps.
+        # Fleet test trainer: marks the run as started, waits for the gate, sleeps, reports output x1 and cost steps.
         : > "$FLEET_MARKERS/$CARBS_SUGGESTION_ID.$CARBS_ATTEMPT.$FLEET_WORKER"
+        while [ ! -e "$FLEET_GATE" ]; do sleep 0.1; done
         sleep "$FLEET_SLEEP"
         printf '{"output": %s, "cost": %s}\\n' "$CARBS_PARAM_X1" "$CARBS_PARAM_STEPS"
 
@@ -125,6 +138,7 @@ final class FleetStudy {
             environment["FLEET_MARKERS"] = markerDirectory
             environment["FLEET_SLEEP"] = String(seconds)
             environment["FLEET_WORKER"] = id
+            environment["FLEET_GATE"] = gatePath
         }
         let child = try ChildProcess(
             name: "worker \(id)", executable: FleetEnvironment.carbsExecutable, arguments: arguments,

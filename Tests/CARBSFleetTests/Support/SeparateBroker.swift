@@ -61,12 +61,15 @@ final class SeparateBroker {
 
     private func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
-    /// Stops and starts the RabbitMQ application on the node: every connection drops, the listener closes for
-    /// `downtime`, durable queues and persistent messages stay.
-    func restart(downtime: Duration = .seconds(2)) async throws {
-        try await control(["stop_app"], timeout: .seconds(60))
-        try await Task.sleep(for: downtime)
-        try await control(["start_app"], timeout: .seconds(60))
+    /// Stops the RabbitMQ application on the node: every connection drops and the listener closes; durable
+    /// queues and persistent messages stay.
+    func stopApplication() async throws {
+        try await control(["stop_app"], timeout: .seconds(90))
+    }
+
+    /// Starts the RabbitMQ application again and waits until it accepts connections.
+    func startApplication() async throws {
+        try await control(["start_app"], timeout: .seconds(90))
         try await waitForPort(timeout: .seconds(60))
     }
 

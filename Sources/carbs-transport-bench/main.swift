@@ -1,1 +1,0 @@
-print("carbs-transport-bench: not yet")
