@@ -78,12 +78,12 @@ struct RunCommand: AsyncParsableCommand {
                 "", "### A burst of \(burst.size) results at n = \(burst.warmStart)", "",
                 "Time from the first result published until all \(burst.size) replacement suggestions are in the "
                     + "suggestions queue (publishing the burst with confirms included).", "",
-                "| burst | published (ms) | answered (ms) |", "|---:|---:|---:|",
+                "| burst | published (ms) | answered (ms) | refits |", "|---:|---:|---:|---:|",
             ]
             for (index, timing) in burst.timings.enumerated() {
                 lines.append(
                     "| \(index + 1) | " + String(format: "%.0f", timing.published * 1000) + " | "
-                        + String(format: "%.0f", timing.answered * 1000) + " |")
+                        + String(format: "%.0f", timing.answered * 1000) + " | \(timing.refits) |")
             }
             let answered = burst.timings.map(\.answered).sorted()
             lines.append("")
@@ -178,6 +178,8 @@ struct Burst {
         var published: Double
         /// Seconds until the suggestions queue held `size` new suggestions.
         var answered: Double
+        /// Model fits the optimizer made meanwhile (1 when the whole burst went into one batch).
+        var refits: Int
     }
 
     var warmStart: Int
@@ -208,6 +210,7 @@ struct Burst {
                         try await worker.acknowledge(inbound)
                         results.append(result(for: suggestion))
                     }
+                    let refitsBefore = optimizer.service.refitCount
                     let started = ContinuousClock.now
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for message in results { group.addTask { try await worker.publish(result: message) } }
@@ -218,7 +221,9 @@ struct Burst {
                     let answered = ContinuousClock.now
                     if round > 0 {
                         timings.append(
-                            Timing(published: (published - started).seconds, answered: (answered - started).seconds))
+                            Timing(
+                                published: (published - started).seconds, answered: (answered - started).seconds,
+                                refits: optimizer.service.refitCount - refitsBefore))
                     }
                 }
             } catch {
