@@ -45,6 +45,7 @@ extension CARBSBenchmarkOptimizer {
             case "min_pareto_cost_fraction":
                 configuration.minParetoCostFraction = Double(value) ?? configuration.minParetoCostFraction
             case "clamp_ei": configuration.clampEIAtRandomParetoCost = value == "true"
+            case "adaptive_radius": configuration.adaptiveSearchRadius = value == "true"
             default: throw ValidationError("CARBS_BENCH_OPTIONS: unknown key \(key)")
             }
         }

@@ -87,7 +87,8 @@ struct EmbeddedBrokerSemanticsTests {
         let elapsed = clock.now - start
         #expect(results.isEmpty)
         #expect(elapsed >= .milliseconds(140))
-        #expect(elapsed < .seconds(2))
+        // Only "it did not hang": a parallel test run on 2 cores can stall any task for seconds.
+        #expect(elapsed < .seconds(60))
         #expect(try await workers[0].receiveSuggestion(timeout: .zero) == nil)
     }
 
@@ -96,12 +97,13 @@ struct EmbeddedBrokerSemanticsTests {
         let (_, optimizer, workers) = try await makeStudy()
         let clock = ContinuousClock()
         let start = clock.now
-        async let received = workers[0].receiveSuggestion(timeout: .seconds(30))
+        async let received = workers[0].receiveSuggestion(timeout: .seconds(600))
         try await Task.sleep(for: .milliseconds(50))
         try await optimizer.publish(suggestion: suggestion("late"))
         let message = try #require(try await received)
         #expect(message.correlationID == "late")
-        #expect(clock.now - start < .seconds(5))
+        // Far below the 600 s timeout, with room for a busy machine stalling tasks for seconds.
+        #expect(clock.now - start < .seconds(120))
     }
 
     @Test("a waiting optimizer gets the first result and everything queued with it")

@@ -244,7 +244,8 @@ struct TrainerRunnerTests {
         let elapsed = ContinuousClock.now - started
         #expect(outcome.status == .failure)
         #expect(outcome.message == "timed out after 1 s")
-        #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(8))
+        // Killed at the timeout, not after the trainer's 1000 s (with room for a busy machine).
+        #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(120))
         let grandchild = try #require(
             pid_t(try scratch.read("grandchild.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isDead(grandchild))
@@ -299,7 +300,7 @@ struct TrainerRunnerTests {
         let outcome = await task.value
         #expect(outcome.status == .lost)
         #expect(outcome.message == "cancelled")
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 
     @Test("a program that is not on PATH is reported lost with the reason")

@@ -15,6 +15,7 @@ public struct CarbsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             TuneCommand.self, OptimizerCommand.self, WorkerCommand.self, StatusCommand.self, ExportCommand.self,
+            ReportCommand.self, TrainMLPCommand.self,
         ])
 
     public init() {}

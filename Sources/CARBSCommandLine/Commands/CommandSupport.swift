@@ -67,10 +67,13 @@ func makeTrainer(_ spec: StudyFile.TrainerSpec?, study: StudyFile?, logger: Logg
             command: TrainerCommand(
                 arguments: arguments, workingDirectory: directory, environment: environment, lostExitCodes: Set(lost)),
             logger: logger)
-    case .builtin(let name):
-        guard let trainer = BuiltinTrainer(name: name) else {
+    case .builtin(let name, let cost):
+        if name == MLPTrainer.name { return MLPTrainer(cost: cost ?? .seconds) }
+        guard let trainer = BuiltinTrainer(name: name), cost == nil else {
             throw CleanExit.message(
-                "trainer.builtin: \"\(name)\" is not a built-in trainer (known: \(BuiltinTrainer.names.joined(separator: ", ")))",
+                cost != nil && BuiltinTrainer(name: name) != nil
+                    ? "trainer.cost: only \(MLPTrainer.name) takes a cost setting"
+                    : "trainer.builtin: \"\(name)\" is not a built-in trainer (known: \((BuiltinTrainer.names + [MLPTrainer.name]).joined(separator: ", ")))",
                 code: ExitCode(65))
         }
         return trainer

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CARBSCore
 import CARBSMessaging
+import CARBSService
 import CARBSStore
 import Foundation
 
@@ -42,7 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         if let snapshot {
-            let state = try JSONDecoder().decode(CARBSOptimizer.Snapshot.self, from: snapshot.data)
+            let state = try SnapshotCoding.decode(snapshot.data)
             let optimizer = try CARBSOptimizer(restoring: state)
             print("")
             print(SummaryPrinter(name: store.study, parameterNames: optimizer.parameters.map(\.name)).render(optimizer.summary))

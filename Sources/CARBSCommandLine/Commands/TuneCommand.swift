@@ -26,6 +26,9 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "The study database (default: <study name>.sqlite in the current directory).")
     var db: String?
 
+    @Option(help: "Where to write the report at the end (default: <study name>-report).")
+    var out: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -64,6 +67,8 @@ struct TuneCommand: AsyncParsableCommand {
         case .budgetReached:
             print(SummaryPrinter(study: study).render(result.summary))
             print("The study database is \(database).")
+            try StudyReportWriter(database: database, extraSettings: study.reportSettings)
+                .write(to: out, printSummary: false)
         case .interrupted:
             print("Stopped; \(result.summary.successCount + result.summary.failureCount) observations are saved in \(database). Run the same command to resume.")
         }

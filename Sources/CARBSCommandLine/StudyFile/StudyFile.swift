@@ -1,4 +1,5 @@
 import CARBSCore
+import CARBSDemo
 import Foundation
 
 /// A study as described in a YAML study file: what to tune, how, with what budget and which trainer.
@@ -25,8 +26,9 @@ public struct StudyFile: Sendable, Hashable {
     public enum TrainerSpec: Sendable, Hashable {
         /// An external command, never run through a shell; `{name}` placeholders take parameter values.
         case command(arguments: [String], workingDirectory: String?, environment: [String: String], lostExitCodes: [Int32])
-        /// A trainer built into `carbs` (a benchmark problem such as `branin_cost`).
-        case builtin(name: String)
+        /// A trainer built into `carbs` (a benchmark problem such as `branin_cost`, or `builtin-mlp`); `cost`
+        /// (`builtin-mlp` only) chooses measured seconds or the deterministic multiply-add count.
+        case builtin(name: String, cost: MLPTraining.CostMeasure? = nil)
     }
 
     public var name: String

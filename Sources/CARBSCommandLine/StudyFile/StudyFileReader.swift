@@ -1,4 +1,5 @@
 import CARBSCore
+import CARBSDemo
 import CARBSMessaging
 import Foundation
 import Yams
@@ -192,10 +193,17 @@ struct StudyFileReader {
     private mutating func readTrainer(_ node: Node) -> StudyFile.TrainerSpec? {
         guard let map = mapping(node, "trainer") else { return nil }
         rejectUnknownKeys(
-            map, path: "trainer.", allowed: ["command", "builtin", "working_directory", "environment", "lost_exit_codes"])
+            map, path: "trainer.",
+            allowed: ["command", "builtin", "cost", "working_directory", "environment", "lost_exit_codes"])
+        var cost: MLPTraining.CostMeasure?
+        if let text = string(map["cost"], "trainer.cost") {
+            cost = MLPTraining.CostMeasure(rawValue: text)
+            if cost == nil { problems.append("trainer.cost: \"\(text)\" is not allowed (seconds or flops)") }
+            if map["builtin"] == nil { problems.append("trainer.cost: only a builtin trainer takes it") }
+        }
         if let builtin = string(map["builtin"], "trainer.builtin") {
             if map["command"] != nil { problems.append("trainer: give either command or builtin, not both") }
-            return .builtin(name: builtin)
+            return .builtin(name: builtin, cost: cost)
         }
         guard let commandNode = map["command"] else {
             problems.append("trainer: needs command (an argument list) or builtin (a built-in trainer's name)")

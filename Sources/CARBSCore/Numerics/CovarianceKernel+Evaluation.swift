@@ -65,18 +65,6 @@ struct KernelEvaluator: Sendable {
             raw: points.rows == 0 ? [] : points.elements, scaled: scaled, scaledSquaredNorms: norms, count: count)
     }
 
-    /// The stationary part as a function of the squared scaled distance.
-    @inline(__always)
-    func stationary(squaredDistance r2: Double) -> Double {
-        switch kernel {
-        case .linearPlusMatern32:
-            let s = (3 * r2).squareRoot()
-            return variance * (1 + s) * exp(-s)
-        case .squaredExponential:
-            return variance * exp(-0.5 * r2)
-        }
-    }
-
     /// `k(x, x)` for row `i` of `points`.
     func priorVariance(_ points: Prepared, row i: Int) -> Double {
         var result = variance
@@ -111,26 +99,14 @@ struct KernelEvaluator: Sendable {
         }
         a.scaledSquaredNorms.withUnsafeBufferPointer { aNorms in
             b.scaledSquaredNorms.withUnsafeBufferPointer { bNorms in
-                let variance = self.variance
-                switch kernel {
-                case .linearPlusMatern32:
-                    for i in 0..<m {
-                        let row = out + i * n
-                        let aNorm = aNorms[rows.lowerBound + i]
-                        for j in 0..<n {
-                            let r2 = max(aNorm + bNorms[j] + row[j], 0)
-                            let s = (3 * r2).squareRoot()
-                            row[j] = variance * (1 + s) * exp(-s)
-                        }
-                    }
-                case .squaredExponential:
-                    for i in 0..<m {
-                        let row = out + i * n
-                        let aNorm = aNorms[rows.lowerBound + i]
-                        for j in 0..<n {
-                            let r2 = max(aNorm + bNorms[j] + row[j], 0)
-                            row[j] = variance * exp(-0.5 * r2)
-                        }
+                let bNorms = bNorms.baseAddress!
+                let aNorms = aNorms.baseAddress! + rows.lowerBound
+                ParallelRows.forEachChunk(rows: m, columns: n) { chunk in
+                    for i in chunk {
+                        Self.stationaryRow(
+                            kernel: kernel, variance: variance, rowNorm: aNorms[i], columnNorms: bNorms,
+                            row: out + i * n, count: n
+                        )
                     }
                 }
             }
@@ -147,17 +123,68 @@ struct KernelEvaluator: Sendable {
         }
     }
 
-    /// The full symmetric `n×n` covariance matrix of `points` (both triangles, exact diagonal), without noise.
-    func covarianceMatrix(_ points: Prepared) -> [Double] {
+    /// Turns `row[j] = −2·xᵢ·zⱼ` (scaled inputs) into the stationary kernel value, in place:
+    /// `r² = max(‖xᵢ‖² + ‖zⱼ‖² − 2·xᵢ·zⱼ, 0)`. A branch-free loop over contiguous memory.
+    @inline(__always)
+    static func stationaryRow(
+        kernel: CovarianceKernel, variance: Double, rowNorm: Double, columnNorms: UnsafePointer<Double>,
+        row: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        switch kernel {
+        case .linearPlusMatern32:
+            for j in 0..<count {
+                let r2 = max(rowNorm + columnNorms[j] + row[j], 0)
+                let s = (3 * r2).squareRoot()
+                row[j] = variance * (1 + s) * exp(-s)
+            }
+        case .squaredExponential:
+            for j in 0..<count {
+                let r2 = max(rowNorm + columnNorms[j] + row[j], 0)
+                row[j] = variance * exp(-0.5 * r2)
+            }
+        }
+    }
+
+    /// The symmetric `n×n` covariance matrix of `points` without noise: the lower triangle with an exact
+    /// diagonal, and the upper triangle too if `fillUpper` (otherwise it holds unspecified values).
+    ///
+    /// One `dsyrk` for the scaled inner products, the stationary part on the lower triangle only, and one more
+    /// `dsyrk` for the linear part.
+    func covarianceMatrix(_ points: Prepared, fillUpper: Bool = true) -> [Double] {
         let n = points.count
+        let d = dimensions
         var result = [Double](repeating: 0, count: n * n)
         if n == 0 { return result }
         result.withUnsafeMutableBufferPointer { buffer in
             let out = buffer.baseAddress!
-            crossCovariance(points, rows: 0..<n, points, into: out)
-            for i in 0..<n {
-                out[i * n + i] = priorVariance(points, row: i)
-                for j in 0..<i { out[j * n + i] = out[i * n + j] }
+            if d > 0 {
+                points.scaled.withUnsafeBufferPointer { scaled in
+                    LinearAlgebra.symmetricRankKLower(scaled.baseAddress!, m: n, k: d, alpha: -2, beta: 0, into: out)
+                }
+            }
+            points.scaledSquaredNorms.withUnsafeBufferPointer { norms in
+                let norms = norms.baseAddress!
+                ParallelRows.forEachChunk(rows: n, columns: n, shape: .lowerTriangle) { chunk in
+                    for i in chunk {
+                        Self.stationaryRow(
+                            kernel: kernel, variance: variance, rowNorm: norms[i], columnNorms: norms,
+                            row: out + i * n, count: i
+                        )
+                        out[i * n + i] = variance
+                    }
+                }
+            }
+            if hasLinearPart && d > 0 {
+                points.raw.withUnsafeBufferPointer { raw in
+                    LinearAlgebra.symmetricRankKLower(
+                        raw.baseAddress!, m: n, k: d, alpha: linearVariance, beta: 1, into: out
+                    )
+                }
+            }
+            if fillUpper {
+                for i in 0..<n {
+                    for j in 0..<i { out[j * n + i] = out[i * n + j] }
+                }
             }
         }
         return result

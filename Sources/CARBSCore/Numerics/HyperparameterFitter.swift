@@ -9,9 +9,9 @@ public struct HyperparameterFitter: Sendable {
     /// Fits on a random subset of this many rows when there is more data.
     public var maxFitPoints: Int
     /// L-BFGS stops once every component of the log-posterior gradient is below this.
-    public var gradientTolerance: Double = 1e-3
+    public var gradientTolerance: Double = 1e-2
     /// L-BFGS stops once an iteration improves the log posterior by less than this times `max(1, |value|)`.
-    public var relativeDecreaseTolerance: Double = 1e-9
+    public var relativeDecreaseTolerance: Double = 1e-6
 
     public init(maxIterations: Int = 30, maxFitPoints: Int = 300) {
         precondition(maxIterations >= 0, "maxIterations must be non-negative, got \(maxIterations)")
@@ -23,7 +23,9 @@ public struct HyperparameterFitter: Sendable {
     /// The MAP estimate of the hyperparameters, the best over runs from each start.
     ///
     /// The noise fitted is the observation noise on top of `jitter` (the fixed diagonal the `GaussianProcess`
-    /// adds as well). Starts are clamped into the prior's hard box; duplicates are run once.
+    /// adds as well). Starts are clamped into the prior's hard box; duplicates are run once. With several
+    /// distinct starts, L-BFGS runs `maxIterations / 5` iterations from each, then continues from the best of
+    /// them for the remaining iterations, so the total stays near `maxIterations` however many starts there are.
     ///
     /// - Parameters:
     ///   - kernel: The covariance function.
@@ -36,7 +38,7 @@ public struct HyperparameterFitter: Sendable {
     ///   - generator: Draws the subset when `inputs.rows > maxFitPoints` (otherwise it is not used).
     /// - Returns: The best estimate found; if every start fails numerically, the first start unchanged. Never
     ///   throws.
-    /// - Complexity: O(starts · maxIterations · (p³ + p²·d)) with `p = min(n, maxFitPoints)`.
+    /// - Complexity: O((maxIterations · (1 + starts / 5)) · (p³ + p²·d)) with `p = min(n, maxFitPoints)`.
     public func fit(
         kernel: CovarianceKernel,
         inputs: Matrix,
@@ -62,28 +64,40 @@ public struct HyperparameterFitter: Sendable {
         var objective = MarginalLikelihoodObjective(
             kernel: kernel, inputs: fitInputs, targets: fitTargets, prior: prior, jitter: jitter
         )
-        var optimizer = LBFGS(memory: 8, maxIterations: maxIterations, gradientTolerance: gradientTolerance)
-        optimizer.relativeDecreaseTolerance = relativeDecreaseTolerance
         let parameterCount = objective.parameterCount
-
-        var best: (value: Double, theta: [Double], template: KernelHyperparameters)? = nil
-        var tried: [[Double]] = []
-        for start in starts {
-            let theta0 = objective.clamped(objective.encode(start))
-            if tried.contains(theta0) { continue }
-            tried.append(theta0)
-            let result = optimizer.minimize(from: theta0) { theta in
+        func run(from theta0: [Double], iterations: Int) -> LBFGS.Result {
+            var optimizer = LBFGS(memory: 8, maxIterations: iterations, gradientTolerance: gradientTolerance)
+            optimizer.relativeDecreaseTolerance = relativeDecreaseTolerance
+            return optimizer.minimize(from: theta0) { theta in
                 guard let (value, gradient) = objective.logPosterior(theta) else {
                     return (.infinity, [Double](repeating: 0, count: parameterCount))
                 }
                 return (-value, gradient.map { -$0 })
             }
-            if result.value.isFinite, best == nil || result.value < best!.value {
-                best = (result.value, result.x, start)
+        }
+
+        var uniqueStarts: [(theta: [Double], template: KernelHyperparameters)] = []
+        for start in starts {
+            let theta = objective.clamped(objective.encode(start))
+            if !uniqueStarts.contains(where: { $0.theta == theta }) { uniqueStarts.append((theta, start)) }
+        }
+        // With several starts, probe each for a few iterations and spend the rest of the budget on the best.
+        let probeIterations = uniqueStarts.count > 1 ? min(maxIterations, max(1, maxIterations / 5)) : maxIterations
+        var best: (result: LBFGS.Result, template: KernelHyperparameters)? = nil
+        for start in uniqueStarts {
+            let result = run(from: start.theta, iterations: probeIterations)
+            if result.value.isFinite, best == nil || result.value < best!.result.value {
+                best = (result, start.template)
+            }
+        }
+        if let probed = best, !probed.result.converged, probeIterations < maxIterations {
+            let result = run(from: probed.result.x, iterations: maxIterations - probeIterations)
+            if result.value.isFinite, result.value <= probed.result.value {
+                best = (result, probed.template)
             }
         }
         guard let best else { return fallback }
-        return objective.decode(best.theta, template: best.template)
+        return objective.decode(best.result.x, template: best.template)
     }
 
     /// The log marginal likelihood (R&W eq. 2.30) plus, if `prior` is given, the log-normal log priors (up to a

@@ -29,6 +29,28 @@ public struct HyperparameterPrior: Sendable, Hashable, Codable {
             self.logStandardDeviation = logStandardDeviation
         }
 
+        private enum CodingKeys: String, CodingKey {
+            case median, logStandardDeviation
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let median = try container.decode(Double.self, forKey: .median)
+            let logStandardDeviation = try container.decode(Double.self, forKey: .logStandardDeviation)
+            guard median > 0, median.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .median, in: container, debugDescription: "median: \(median) is not a finite value > 0"
+                )
+            }
+            guard logStandardDeviation > 0, logStandardDeviation.isFinite else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .logStandardDeviation, in: container,
+                    debugDescription: "logStandardDeviation: \(logStandardDeviation) is not a finite value > 0"
+                )
+            }
+            self.init(median: median, logStandardDeviation: logStandardDeviation)
+        }
+
         /// `log p(log θ)` up to a constant, and its derivative with respect to `log θ`.
         func logDensity(logValue: Double) -> (value: Double, derivative: Double) {
             let standardized = (logValue - log(median)) / logStandardDeviation
@@ -55,11 +77,36 @@ public struct HyperparameterPrior: Sendable, Hashable, Codable {
     /// The half-width of the hard box around each prior median, in prior standard deviations.
     public var boundInStandardDeviations: Double
 
+    private enum CodingKeys: String, CodingKey {
+        case linearVariance, variance, lengthscale, noiseVariance, boundInStandardDeviations
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let bound = try container.decode(Double.self, forKey: .boundInStandardDeviations)
+        guard bound > 0, bound.isFinite else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .boundInStandardDeviations, in: container,
+                debugDescription: "boundInStandardDeviations: \(bound) is not a finite value > 0"
+            )
+        }
+        self.init(
+            linearVariance: try container.decode(LogNormal.self, forKey: .linearVariance),
+            variance: try container.decode(LogNormal.self, forKey: .variance),
+            lengthscale: try container.decode(LogNormal.self, forKey: .lengthscale),
+            noiseVariance: try container.decode(LogNormal.self, forKey: .noiseVariance),
+            boundInStandardDeviations: bound
+        )
+    }
+
     public init(
         linearVariance: LogNormal, variance: LogNormal, lengthscale: LogNormal, noiseVariance: LogNormal,
         boundInStandardDeviations: Double = 6
     ) {
-        precondition(boundInStandardDeviations > 0, "boundInStandardDeviations must be positive")
+        precondition(
+            boundInStandardDeviations > 0 && boundInStandardDeviations.isFinite,
+            "boundInStandardDeviations must be positive, got \(boundInStandardDeviations)"
+        )
         self.linearVariance = linearVariance
         self.variance = variance
         self.lengthscale = lengthscale

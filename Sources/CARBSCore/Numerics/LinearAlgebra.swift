@@ -123,4 +123,24 @@ enum LinearAlgebra {
             blasint(n)
         )
     }
+
+    /// Replaces the lower-triangular `L` (row-major, zero above the diagonal) by `L⁻¹`.
+    /// The corresponding LAPACK call is `dtrtri`.
+    static func triangularInverseInPlace(_ factor: UnsafeMutablePointer<Double>, n: Int) -> Int {
+        if n == 0 { return 0 }
+        let nonUnit = CChar(UInt8(ascii: "N"))
+        return Int(LAPACKE_dtrtri(LAPACK_COL_MAJOR, upper, nonUnit, clapack_int(n), factor, clapack_int(n)))
+    }
+
+    /// `B = B · Mᵀ` in place for the lower-triangular `n×n` `M` and the `rows×n` row-major `B`.
+    /// The corresponding BLAS call is `dtrmm`.
+    static func multiplyRightLowerTransposedInPlace(
+        _ triangle: UnsafePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>, rows: Int
+    ) {
+        if n == 0 || rows == 0 { return }
+        cblas_dtrmm(
+            CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
+            blasint(rows), blasint(n), 1, triangle, blasint(n), b, blasint(n)
+        )
+    }
 }

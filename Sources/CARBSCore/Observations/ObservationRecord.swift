@@ -24,9 +24,12 @@ public struct PendingSuggestion: Sendable, Hashable, Codable {
     public var id: String
     /// The input in basic space.
     public var input: [Double]
+    /// How the point was chosen (only acquisition results move the adaptive search radius).
+    public var origin: Suggestion.Origin
 
-    public init(id: String, input: [Double]) {
+    public init(id: String, input: [Double], origin: Suggestion.Origin) {
         self.id = id
         self.input = input
+        self.origin = origin
     }
 }

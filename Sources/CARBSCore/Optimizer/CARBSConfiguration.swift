@@ -56,6 +56,12 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     public var pendingEstimator: PendingEstimator = .thompson
     public var hyperparameterMode: HyperparameterMode = .fitted
     public var outputScaling: OutputScaling = .plottingPositions
+    /// Whether the search radius adapts to how the frontier moves (grows after a run of frontier improvements,
+    /// shrinks after a run without); false keeps it at `initialSearchRadius` as the reference does.
+    public var adaptiveSearchRadius: Bool = true
+    /// Whether failed runs also enter the output model, at the worst observed output (the reference leaves
+    /// them to the failure model alone).
+    public var imputeFailures: Bool = true
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
@@ -72,6 +78,8 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         var configuration = CARBSConfiguration(direction: direction, seed: seed)
         configuration.hyperparameterMode = .referenceParity
         configuration.outputScaling = .reference
+        configuration.adaptiveSearchRadius = false
+        configuration.imputeFailures = false
         return configuration
     }
 

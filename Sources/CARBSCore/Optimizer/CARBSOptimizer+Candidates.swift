@@ -64,8 +64,10 @@ extension CARBSOptimizer {
     /// Improves on the reference, whose independent draws around the center can coincide in a parallel study:
     /// points follow a Halton sequence with a seeded random shift (Cranley–Patterson rotation), mapped through
     /// Φ⁻¹ to normal steps of standard deviation = search radius around the search center, so that the first
-    /// suggestions of a parallel study cover the neighbourhood evenly. A point equal to an observed or outstanding
-    /// input (after integer rounding) or outside the bounds is skipped.
+    /// suggestions of a parallel study cover the neighbourhood evenly. The design covers the central 70% of the
+    /// normal's mass in each dimension (steps within ±1.04 radii): the center is the user's best guess, and the
+    /// far tails that independent draws produce now and then only waste the first, model-free runs. A point equal
+    /// to an observed or outstanding input (after integer rounding) or outside the bounds is skipped.
     mutating func randomPhasePoint() -> [Double] {
         var taken = Set<[Int64]>()
         for input in state.outstanding.map(\.input) + state.successes.map(\.input) + state.failures.map(\.input) {
@@ -79,7 +81,7 @@ extension CARBSOptimizer {
             for k in 0..<d {
                 var u = Self.radicalInverse(state.randomPhaseIndex, base: primes[k]) + state.randomPhaseShift[k]
                 u -= u.rounded(.down)
-                u = min(max(u, 1e-12), 1 - 1e-12)
+                u = 0.15 + 0.7 * u
                 point[k] += state.searchRadius * Normal.quantile(u)
             }
             if let valid = admissible(point), !taken.contains(valid.map(ObservationGroup.quantize)) {

@@ -57,7 +57,7 @@ extension CARBSOptimizer {
         -> Suggestion
     {
         let id = makeSuggestionID()
-        state.outstanding.append(PendingSuggestion(id: id, input: point))
+        state.outstanding.append(PendingSuggestion(id: id, input: point, origin: origin))
         state.suggestionCount += 1
         return Suggestion(id: id, parameters: parameterValues(fromBasic: point), origin: origin, prediction: prediction)
     }
@@ -102,6 +102,13 @@ extension CARBSOptimizer {
     }
 
     /// Scores the candidates (section 6.4) and returns the acquisition's argmax, or nil when none is admissible.
+    ///
+    /// Exact, but lazy: the posterior *variances* (the expensive part, O(n²) per candidate) are computed only for
+    /// candidates that can still win. EI grows with σ and the success probability is at most 1, so the prior
+    /// variance k(x, x) gives every candidate an upper bound on its acquisition from cheap quantities (means,
+    /// costs, search probability). Candidates are scored exactly in decreasing order of that bound, in blocks,
+    /// until the next bound cannot beat the best exact score. The result is the same argmax (ties to the lowest
+    /// index) as scoring everything.
     private mutating func choose(
         among candidates: [[Double]], origins: [[Double]], models: SurrogateModels, fantasy: GaussianProcess
     ) -> (point: [Double], prediction: Prediction)? {
@@ -109,7 +116,8 @@ extension CARBSOptimizer {
         let d = dimensions
         let m = candidates.count
         let points = Matrix(rows: m, columns: d, elements: candidates.flatMap { $0 })
-        let outputPosterior = fantasy.posterior(at: points)
+        let outputMean = fantasy.posterior(at: points, includeVariance: false).mean
+        let priorVariance = fantasy.priorVariance(at: points)
         let costMean = models.cost.posterior(at: points, includeVariance: false).mean
 
         // Pareto value at each candidate's predicted cost, clamped into the frontier's cost range.
@@ -122,31 +130,14 @@ extension CARBSOptimizer {
             paretoValues = paretoValues.map { max($0, floor) }
         }
 
-        var logSuccess = [Double](repeating: 0, count: m)
-        var successProbability = [Double](repeating: 1, count: m)
-        if let failure = models.failure {
-            let posterior = failure.posterior(at: points)
-            let noise = failure.hyperparameters.noiseVariance
-            for i in 0..<m {
-                let sd = (posterior.variance[i] + noise).squareRoot()
-                successProbability[i] = Normal.cdf(-posterior.mean[i] / sd)
-                logSuccess[i] = Normal.logCDF(-posterior.mean[i] / sd)
-            }
-        }
-
+        // Cheap terms for every candidate, and the upper bound of its log acquisition.
         let radius = state.searchRadius
         let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
         let maxCost = configuration.maxSuggestionCost
-        var best = -Double.infinity
-        var bestIndex = -1
-        var bestLogEI = -Double.infinity
-        var bestLogSearch = -Double.infinity
+        var logSearch = [Double](repeating: -.infinity, count: m)
+        var bound = [Double](repeating: -.infinity, count: m)
         for i in 0..<m {
             if let maxCost, !(models.costTransform.inverse(costMean[i]) < maxCost) { continue }
-            let sd = max(outputPosterior.variance[i], 0).squareRoot()
-            let logEI = Acquisition.logExpectedImprovement(
-                mean: outputPosterior.mean[i], standardDeviation: sd,
-                threshold: paretoValues[i] + configuration.explorationBias)
             var nearest = Double.infinity
             for origin in origins {
                 var distance = 0.0
@@ -156,23 +147,55 @@ extension CARBSOptimizer {
                 }
                 nearest = min(nearest, distance)
             }
-            let logSearch = logNormaliser - nearest / (2 * radius * radius)
-            let score = logEI + logSearch + logSuccess[i]
-            // NaN never wins: the comparison is false for it.
-            if score > best {
-                best = score
-                bestIndex = i
-                bestLogEI = logEI
-                bestLogSearch = logSearch
+            logSearch[i] = logNormaliser - nearest / (2 * radius * radius)
+            bound[i] =
+                Acquisition.logExpectedImprovement(
+                    mean: outputMean[i], standardDeviation: max(priorVariance[i], 0).squareRoot(),
+                    threshold: paretoValues[i] + configuration.explorationBias) + logSearch[i]
+        }
+        let order = (0..<m).filter { bound[$0] > -.infinity }.sorted { (bound[$0], -$0) > (bound[$1], -$1) }
+
+        var best = -Double.infinity
+        var bestIndex = -1
+        var bestDetails = (sd: 0.0, logEI: -Double.infinity, success: 1.0)
+        let block = 128
+        var start = 0
+        while start < order.count, bound[order[start]] >= best {
+            let indices = Array(order[start..<min(start + block, order.count)])
+            start += indices.count
+            let blockPoints = Matrix(rows: indices.count, columns: d, elements: indices.flatMap { candidates[$0] })
+            let variance = fantasy.posterior(at: blockPoints).variance
+            var success = [Double](repeating: 1, count: indices.count)
+            var logSuccess = [Double](repeating: 0, count: indices.count)
+            if let failure = models.failure {
+                let posterior = failure.posterior(at: blockPoints)
+                let noise = failure.hyperparameters.noiseVariance
+                for j in indices.indices {
+                    let z = -posterior.mean[j] / (posterior.variance[j] + noise).squareRoot()
+                    success[j] = Normal.cdf(z)
+                    logSuccess[j] = Normal.logCDF(z)
+                }
+            }
+            for (j, i) in indices.enumerated() {
+                let sd = max(variance[j], 0).squareRoot()
+                let logEI = Acquisition.logExpectedImprovement(
+                    mean: outputMean[i], standardDeviation: sd, threshold: paretoValues[i] + configuration.explorationBias)
+                let score = logEI + logSearch[i] + logSuccess[j]
+                // NaN never wins: comparisons with it are false. Ties go to the lower index.
+                if score > best || (score == best && i < bestIndex) {
+                    best = score
+                    bestIndex = i
+                    bestDetails = (sd, logEI, success[j])
+                }
             }
         }
         guard bestIndex >= 0 else { return nil }
         let sign = configuration.direction.sign
         let prediction = Prediction(
-            output: models.outputTransform.inverse(sign * outputPosterior.mean[bestIndex]),
-            outputStandardDeviation: max(outputPosterior.variance[bestIndex], 0).squareRoot(),
-            cost: models.costTransform.inverse(costMean[bestIndex]), expectedImprovement: exp(bestLogEI),
-            successProbability: successProbability[bestIndex], searchProbability: exp(bestLogSearch))
+            output: models.outputTransform.inverse(sign * outputMean[bestIndex]),
+            outputStandardDeviation: bestDetails.sd, cost: models.costTransform.inverse(costMean[bestIndex]),
+            expectedImprovement: exp(bestDetails.logEI), successProbability: bestDetails.success,
+            searchProbability: exp(logSearch[bestIndex]))
         return (candidates[bestIndex], prediction)
     }
 

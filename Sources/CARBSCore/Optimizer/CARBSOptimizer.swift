@@ -44,6 +44,14 @@ public struct CARBSOptimizer: Sendable {
         public var suggestionCount: Int
         /// How many times the surrogate models were fitted (once per `suggest(count:)` that needs them).
         public var fitCount: Int
+        /// Consecutive acquisition results that improved (or did not improve) the frontier.
+        public var radiusTrend: RadiusTrend
+    }
+
+    /// The adaptive search radius's bookkeeping: the current run of frontier improvements or misses.
+    public struct RadiusTrend: Sendable, Hashable, Codable {
+        public var improvements = 0
+        public var misses = 0
     }
 
     /// The last fitted kernel hyperparameters of the four surrogate models.
@@ -86,7 +94,8 @@ public struct CARBSOptimizer: Sendable {
             failures: [], outstanding: [], observedIDs: [], resampleCount: 0,
             searchCenter: parameters.map { $0.space.rounded(basic: $0.space.basic(fromParameter: $0.center)) },
             searchRadius: configuration.initialSearchRadius, generator: generator, randomPhaseIndex: 0,
-            randomPhaseShift: shift, fitted: FittedHyperparameters(), suggestionCount: 0, fitCount: 0)
+            randomPhaseShift: shift, fitted: FittedHyperparameters(), suggestionCount: 0, fitCount: 0,
+            radiusTrend: RadiusTrend())
         self.warnings = warnings
         observedIDSet = []
     }
@@ -141,11 +150,12 @@ public struct CARBSOptimizer: Sendable {
         guard let index = state.outstanding.firstIndex(where: { $0.id == id }) else {
             throw CARBSError(.unknownSuggestion, "suggestion \(id) is not outstanding (never issued, or forgotten)")
         }
-        let input = state.outstanding[index].input
-        let record = try Self.record(observation, input: input)
+        let pending = state.outstanding[index]
+        let record = try Self.record(observation, input: pending.input)
         state.outstanding.remove(at: index)
         observedIDSet.insert(id)
         append(record)
+        if pending.origin == .acquisition { adaptSearchRadius(after: record) }
         return .recorded
     }
 
@@ -170,6 +180,7 @@ public struct CARBSOptimizer: Sendable {
         var record = try Self.record(observation, input: input)
         record.suggestionID = nil
         append(record)
+        continueResampleCadence()
     }
 
     /// Warm start: takes in earlier runs, then moves the search center to the best observed input.
@@ -188,9 +199,51 @@ public struct CARBSOptimizer: Sendable {
             record.suggestionID = nil
             append(record)
         }
+        continueResampleCadence()
         let sign = configuration.direction.sign
         if let best = state.successes.max(by: { sign * $0.output < sign * $1.output }) {
             state.searchCenter = best.input
+        }
+    }
+
+    /// Earlier runs taken in count towards the resample cadence as if resampling had kept pace with them, so a
+    /// warm start is not followed by a burst of n / `resample_frequency` resamples (as in the reference).
+    private mutating func continueResampleCadence() {
+        let frequency = configuration.resampleFrequency
+        guard frequency > 0 else { return }
+        state.resampleCount = max(state.resampleCount, state.successes.count / frequency - 1)
+    }
+
+    /// Trust-region-style radius adaptation (an improvement on the reference's fixed radius, in the spirit of
+    /// TuRBO, Eriksson et al. 2019), tied to how fast the frontier climbs the cost ladder: three acquisition
+    /// results in a row that become the frontier's dearest point widen the radius by 1.5× (at most 4× the initial
+    /// radius), so the search climbs faster while the frontier keeps extending; `max(4, d)` acquisition results
+    /// in a row that do not narrow it by 1.5× (at least ¼ of the initial radius), so a settled frontier is refined
+    /// precisely.
+    private mutating func adaptSearchRadius(after record: ObservationRecord) {
+        guard configuration.adaptiveSearchRadius else { return }
+        var improved = false
+        if !record.isFailure {
+            let key = record.input.map(ObservationGroup.quantize)
+            improved = paretoFront(conservative: configuration.conservativePareto).groups.last.map {
+                $0.input.map(ObservationGroup.quantize) == key
+            } ?? false
+        }
+        let initial = configuration.initialSearchRadius
+        if improved {
+            state.radiusTrend.misses = 0
+            state.radiusTrend.improvements += 1
+            if state.radiusTrend.improvements >= 3 {
+                state.searchRadius = min(state.searchRadius * 1.5, 4 * initial)
+                state.radiusTrend.improvements = 0
+            }
+        } else {
+            state.radiusTrend.improvements = 0
+            state.radiusTrend.misses += 1
+            if state.radiusTrend.misses >= max(4, dimensions) {
+                state.searchRadius = max(state.searchRadius / 1.5, initial / 4)
+                state.radiusTrend.misses = 0
+            }
         }
     }
 

@@ -33,9 +33,21 @@ extension CARBSOptimizer {
         let costTransform = CostTransform(fitting: successes.map(\.cost))
         let costTargets = successes.map { costTransform.transform($0.cost) }
 
-        let radius = state.searchRadius
+        // The models' priors follow the configured radius, not the adaptive search radius.
+        let radius = configuration.initialSearchRadius
+        // Failed runs enter the output model at the worst observed surrogate output, so that its expected
+        // improvement is not optimistic exactly where runs fail (the success probability alone cannot outweigh
+        // an EI that is orders of magnitude larger in the unexplored, failing region).
+        var outputInputs = inputs
+        var imputedTargets = outputTargets
+        if configuration.imputeFailures, !state.failures.isEmpty, let worst = outputTargets.min() {
+            outputInputs = Matrix(
+                rows: successes.count + state.failures.count, columns: d,
+                elements: successes.flatMap(\.input) + state.failures.flatMap(\.input))
+            imputedTargets += state.failures.map { _ in worst }
+        }
         let output = try fitModel(
-            .linearPlusMatern32, inputs: inputs, targets: outputTargets, previous: state.fitted.output,
+            .linearPlusMatern32, inputs: outputInputs, targets: imputedTargets, previous: state.fitted.output,
             initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
         state.fitted.output = output.hyperparameters
         let cost = try fitModel(

@@ -7,7 +7,8 @@ import Foundation
 /// Rules (the protocol's guarantees):
 /// - The first result for a suggestion id counts, whichever attempt sent it; later results are duplicates.
 /// - `started` and `heartbeat` of the current attempt (re)arm its lease; a run whose lease runs out is lost.
-/// - A lost run is re-issued as the next attempt of the same suggestion, up to `maxAttempts`, then forgotten.
+/// - A lost run is re-issued as the next attempt of the same suggestion, up to `maxAttempts`, then forgotten; once
+///   the study stopped issuing (`stopReissuing()`, the budget is reached) a lost run is forgotten at once.
 public struct StudyLedger: Sendable {
     /// Where a suggestion stands.
     public enum Phase: String, Sendable, Hashable, Codable {
@@ -71,6 +72,8 @@ public struct StudyLedger: Sendable {
     public private(set) var entries: [String: Entry]
     public let leaseSeconds: Double
     public let maxAttempts: Int
+    /// False once the study stopped issuing: lost runs are then forgotten instead of re-issued.
+    public private(set) var reissuesLostRuns = true
 
     public init(entries: [Entry] = [], leaseSeconds: Double, maxAttempts: Int) {
         self.entries = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0) })
@@ -80,6 +83,11 @@ public struct StudyLedger: Sendable {
 
     /// Suggestions occupying a slot (publishing, queued or running).
     public var inFlightCount: Int { entries.values.filter(\.phase.isInFlight).count }
+
+    /// The study stops issuing (its budget is reached): from now on a lost run is forgotten, not re-issued.
+    public mutating func stopReissuing() {
+        reissuesLostRuns = false
+    }
 
     /// Adds a newly chosen suggestion (attempt 1, publishing).
     public mutating func issued(id: String) {
@@ -164,7 +172,7 @@ public struct StudyLedger: Sendable {
 
     private mutating func lose(_ entry: inout Entry) -> Decision {
         entry.leaseDeadline = nil
-        if entry.attempt < maxAttempts {
+        if reissuesLostRuns && entry.attempt < maxAttempts {
             entry.attempt += 1
             entry.phase = .publishing
             entries[entry.id] = entry

@@ -37,11 +37,18 @@ public final class SQLiteStudyPersistence: StudyPersistence {
             for suggestion in step.newSuggestions {
                 try transaction.insert(
                     StoredSuggestion(
-                        id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: suggestion.prediction))
+                        id: suggestion.id, params: suggestion.parameters, createdAt: time, predicted: suggestion.prediction,
+                        origin: suggestion.origin))
                 try transaction.insert(StoredAttempt(suggestionID: suggestion.id, attempt: 1, issuedAt: time))
             }
             for entry in step.entries {
                 try apply(entry, in: transaction, at: time)
+            }
+            for expired in step.expiredAttempts {
+                guard var attempt = try transaction.attempt(expired.attempt, ofSuggestion: expired.id) else { continue }
+                attempt.outcome = .expired
+                attempt.finishedAt = attempt.finishedAt ?? time
+                try transaction.update(attempt)
             }
             for received in step.messages {
                 let disposition = Self.disposition(received.disposition)

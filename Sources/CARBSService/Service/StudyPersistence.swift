@@ -49,11 +49,24 @@ public struct PersistenceStep: Sendable {
         public var parameters: [String: ParameterValue]
     }
 
+    /// An attempt whose lease ran out (nothing heard from its worker in time).
+    public struct ExpiredAttempt: Sendable, Hashable {
+        public var id: String
+        public var attempt: Int
+
+        public init(id: String, attempt: Int) {
+            self.id = id
+            self.attempt = attempt
+        }
+    }
+
     public var newSuggestions: [NewSuggestion] = []
     /// Ledger entries whose phase, attempt, lease or worker changed.
     public var entries: [StudyLedger.Entry] = []
     public var messages: [ReceivedMessage] = []
     public var results: [CountedResult] = []
+    /// Attempts closed because their lease ran out (recorded as expired rather than lost).
+    public var expiredAttempts: [ExpiredAttempt] = []
     /// The optimizer snapshot after the step (JSON), when it changed.
     public var snapshot: Data?
     public var time: Date
@@ -63,6 +76,7 @@ public struct PersistenceStep: Sendable {
     }
 
     public var isEmpty: Bool {
-        newSuggestions.isEmpty && entries.isEmpty && messages.isEmpty && results.isEmpty && snapshot == nil
+        newSuggestions.isEmpty && entries.isEmpty && messages.isEmpty && results.isEmpty && expiredAttempts.isEmpty
+            && snapshot == nil
     }
 }

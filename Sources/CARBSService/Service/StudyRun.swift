@@ -22,7 +22,7 @@ struct StudyRun {
         self.service = service
         let leaseSeconds = Double(service.configuration.leaseSeconds)
         if let saved = try service.persistence.resume() {
-            let snapshot = try JSONDecoder().decode(CARBSOptimizer.Snapshot.self, from: saved.snapshot)
+            let snapshot = try SnapshotCoding.decode(saved.snapshot)
             optimizer = try CARBSOptimizer(restoring: snapshot)
             // Leases restart from now: heartbeats sent while the optimizer was down are still in the queue.
             let now = service.clock()
@@ -42,7 +42,7 @@ struct StudyRun {
             optimizer = try service.newOptimizer()
             ledger = StudyLedger(leaseSeconds: leaseSeconds, maxAttempts: service.configuration.maxAttempts)
             var step = PersistenceStep(time: service.clock())
-            step.snapshot = try JSONEncoder().encode(optimizer.snapshot)
+            step.snapshot = try SnapshotCoding.encode(optimizer.snapshot)
             try service.persistence.commit(step)
         }
         integerParameters = Set(optimizer.parameters.filter(\.space.isInteger).map(\.name))
@@ -52,12 +52,28 @@ struct StudyRun {
 
     mutating func run(stopRequested: () -> Bool) async throws {
         try await service.transport.start()
+        do {
+            try await loop(stopRequested: stopRequested)
+        } catch is CancellationError {
+            // Cancelled (not a graceful shutdown): every step so far is committed; save the rest, hand the
+            // unacknowledged results back to the queue, and stop as if asked to.
+            try stop()
+            await service.transport.shutdown()
+        }
+    }
+
+    /// Stops on request: saves what is not saved yet; a later start resumes from there.
+    mutating func stop() throws {
+        try flush()
+        logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
+        service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
+    }
+
+    mutating func loop(stopRequested: () -> Bool) async throws {
         try await republishUnconfirmed()
         while true {
-            if stopRequested() {
-                try flush()
-                logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
-                service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
+            if stopRequested() || Task.isCancelled {
+                try stop()
                 await service.transport.shutdown()
                 return
             }
@@ -120,7 +136,7 @@ struct StudyRun {
             step.newSuggestions.append(
                 .init(
                     id: suggestion.id, parameters: wireParameters(suggestion.parameters),
-                    prediction: try suggestion.prediction.map { try JSONEncoder().encode($0) },
+                    prediction: try suggestion.prediction.map { try SnapshotCoding.encode(value: $0) },
                     origin: suggestion.origin.rawValue))
             logger.debug(
                 "suggestion",
@@ -215,7 +231,10 @@ struct StudyRun {
                 optimizer.forget(id)
                 changedOptimizer = true
                 disposition = .applied
-                reason = "lost \(configuration.maxAttempts) times: forgotten"
+                reason =
+                    draining
+                    ? "lost after the budget was reached: forgotten"
+                    : "lost \(configuration.maxAttempts) times: forgotten"
             case .leaseRenewed(let id):
                 dirty.insert(id)
                 disposition = decoded.kind == .started ? .started : .heartbeat
@@ -252,22 +271,26 @@ struct StudyRun {
         guard !decisions.isEmpty else { return }
         var reissues: [(id: String, attempt: Int)] = []
         var changedOptimizer = false
+        var step = PersistenceStep(time: service.clock())
         for decision in decisions {
             switch decision {
             case .reissue(let id, let attempt):
                 logger.warning("lease expired: re-issuing", metadata: ["suggestion.id": "\(id)", "attempt": "\(attempt)"])
                 reissues.append((id, attempt))
                 dirty.insert(id)
+                step.expiredAttempts.append(.init(id: id, attempt: attempt - 1))
             case .forget(let id):
-                logger.warning("lease expired too often: forgetting", metadata: ["suggestion.id": "\(id)"])
+                logger.warning(
+                    draining ? "lease expired after the budget was reached: forgetting" : "lease expired too often: forgetting",
+                    metadata: ["suggestion.id": "\(id)"])
                 optimizer.forget(id)
                 changedOptimizer = true
                 dirty.insert(id)
+                step.expiredAttempts.append(.init(id: id, attempt: ledger.entries[id]?.attempt ?? 1))
             default:
                 break
             }
         }
-        var step = PersistenceStep(time: service.clock())
         try commit(&step, snapshot: changedOptimizer)
         try await publish(reissues)
     }
@@ -277,8 +300,18 @@ struct StudyRun {
     /// Budget reached: stop issuing, withdraw what nobody started, wait (up to the grace) for the runs in flight.
     mutating func beginDraining() async throws {
         draining = true
-        drainDeadline = service.clock().addingTimeInterval(Double(configuration.drainGrace.components.seconds))
+        ledger.stopReissuing()
+        let grace = configuration.drainGrace.components
+        drainDeadline = service.clock().addingTimeInterval(Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
         let removed = try await service.transport.withdrawQueuedSuggestions()
+        // A worker may have taken a suggestion just before the purge: its `started` may already be waiting. Take in
+        // what is waiting first, so that such a run counts as running (and its result is awaited) instead of being
+        // withdrawn while it trains.
+        let waiting = try await service.transport.receiveResults(
+            maximum: configuration.batchLimit, timeout: .milliseconds(10))
+        if !waiting.isEmpty {
+            try await handle(waiting)
+        }
         var changed = false
         for (id, entry) in ledger.entries where entry.phase == .queued {
             ledger.withdraw(id: id)
@@ -311,7 +344,7 @@ struct StudyRun {
     /// Commits a step with the dirty ledger entries and, if asked, the optimizer snapshot.
     mutating func commit(_ step: inout PersistenceStep, snapshot: Bool) throws {
         step.entries = dirty.sorted().compactMap { ledger.entries[$0] }
-        if snapshot { step.snapshot = try JSONEncoder().encode(optimizer.snapshot) }
+        if snapshot { step.snapshot = try SnapshotCoding.encode(optimizer.snapshot) }
         guard !step.isEmpty else { return }
         try service.persistence.commit(step)
         dirty.removeAll()
