@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CARBSCore", targets: ["CARBSCore"]),
         .executable(name: "carbs", targets: ["carbs"]),
         .executable(name: "carbs-bench", targets: ["carbs-bench"]),
+        .executable(name: "carbs-transport-bench", targets: ["carbs-transport-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -83,6 +84,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Round trips per second over RabbitMQ with no-op worker processes (issue 4's transport benchmark).
+        .executableTarget(
+            name: "carbs-transport-bench",
+            dependencies: [
+                "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
 
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
         .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),
@@ -97,6 +108,8 @@ let package = Package(
         .testTarget(name: "CARBSBenchmarkProblemsTests", dependencies: ["CARBSBenchmarkProblems", "TestSupport"]),
         .testTarget(name: "CARBSDemoTests", dependencies: ["CARBSDemo", "TestSupport"]),
         .testTarget(name: "CARBSReportTests", dependencies: ["CARBSReport", "TestSupport"]),
+        // The real `carbs` binary as child processes against a real broker: crashes, restarts, bad messages.
+        .testTarget(name: "CARBSFleetTests", dependencies: ["CARBSAMQP", "CARBSStore", "TestSupport"]),
         .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
