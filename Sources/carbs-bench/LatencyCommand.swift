@@ -55,6 +55,8 @@ struct LatencyCommand: ParsableCommand {
     }
 
     func run() throws {
+        // One thread for the linear algebra: reproducible records, and the figures are per core.
+        NumericThreads.set(1)
         if observations == nil, dims == nil, pending == nil {
             try runGrid()
         } else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CARBSBenchmarkProblems
+import CARBSCore
 import Foundation
 import Synchronization
 
@@ -78,6 +79,8 @@ struct QualityCommand: ParsableCommand {
     }
 
     func run() throws {
+        // One thread for the linear algebra: reproducible records, and the figures are per core.
+        NumericThreads.set(1)
         let specs = try parsedRuns()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -18,6 +18,14 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
+/// Sets how many threads the optimizer's linear algebra uses: `CARBS_NUMERIC_THREADS`, default 1. One thread
+/// keeps a study reproducible bit for bit and avoids OpenBLAS threads spinning against the workers on the same
+/// cores; an optimizer with cores of its own at thousands of observations may use more.
+func configureNumericThreads() {
+    let requested = ProcessInfo.processInfo.environment["CARBS_NUMERIC_THREADS"].flatMap { Int($0) } ?? 1
+    NumericThreads.set(max(1, requested))
+}
+
 /// Loads a study file, turning its problems into a clean command-line error.
 func loadStudy(_ path: String) throws -> StudyFile {
     do {

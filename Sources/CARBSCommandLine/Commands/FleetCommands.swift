@@ -34,6 +34,7 @@ struct OptimizerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let study = try loadStudy(studyFile)
+        configureNumericThreads()
         let logger = logging.makeLogger(label: "carbs.optimizer")
         for warning in study.warnings { logger.warning("\(warning)") }
         var amqp = AMQPConfiguration(url: try brokerURL(broker), study: study.name)

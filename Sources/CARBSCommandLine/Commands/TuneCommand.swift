@@ -37,6 +37,7 @@ struct TuneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let study = try loadStudy(studyFile)
+        configureNumericThreads()
         let logger = logging.makeLogger(label: "carbs.tune")
         for warning in study.warnings { logger.warning("\(warning)") }
         let database = db ?? "\(study.name).sqlite"

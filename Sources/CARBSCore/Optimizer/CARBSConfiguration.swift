@@ -65,7 +65,7 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
-    public var maxFitPoints: Int = 300
+    public var maxFitPoints: Int = 150
 
     public init(direction: Direction, seed: UInt64 = 0) {
         self.direction = direction

@@ -95,6 +95,8 @@ extension CARBSOptimizer {
         }
         do {
             batch.fantasyModel = try model.appending(inputs: points, targets: fantasies)
+            // The extended model replaces the plain one (nothing else reads it), so only one n² factor is kept.
+            batch.models?.output = batch.fantasyModel!
         } catch {
             throw CARBSError(.numericalFailure, "pending runs could not be fantasized: \(error)")
         }

@@ -27,6 +27,8 @@ public final class OptimizerService: Service, Sendable {
         public var batchLimit: Int = 256
         /// The longest wait for results before the service looks at its leases and budget again.
         public var pollInterval: Duration = .milliseconds(500)
+        /// After a result arrives, how long to wait for more of the same burst before refitting once for all.
+        public var gatherWindow: Duration = .milliseconds(20)
 
         public init(
             study: String, maxInFlight: Int = 8, maxObservations: Int? = nil, maxTotalCost: Double? = nil,

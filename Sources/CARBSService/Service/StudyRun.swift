@@ -89,8 +89,15 @@ struct StudyRun {
             } else {
                 try await issueSuggestions()
             }
-            let messages = try await service.transport.receiveResults(
+            var messages = try await service.transport.receiveResults(
                 maximum: configuration.batchLimit, timeout: receiveTimeout())
+            // A burst arrives over a few milliseconds: gather it, so that it costs one refit rather than several.
+            while !messages.isEmpty, messages.count < configuration.batchLimit {
+                let more = try await service.transport.receiveResults(
+                    maximum: configuration.batchLimit - messages.count, timeout: configuration.gatherWindow)
+                if more.isEmpty { break }
+                messages += more
+            }
             if !messages.isEmpty {
                 try await handle(messages)
             }
