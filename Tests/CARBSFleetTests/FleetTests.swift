@@ -65,9 +65,10 @@ struct FleetTests {
         let study = try FleetStudy("kill-optimizer", settings: .init(maxObservations: 24, maxInFlight: 4))
         defer { study.tearDown() }
         let first = try study.startOptimizer()
-        for index in 1...3 { try study.startWorker("w\(index)", trainer: .sleeping(seconds: 0.3)) }
-        try await study.waitUntil("8 observations are in", timeout: .seconds(60)) {
-            try study.observations().count >= 8
+        // Runs of 1 s on 3 workers: 24 observations take at least 8 s, so the kill lands mid-study.
+        for index in 1...3 { try study.startWorker("w\(index)", trainer: .sleeping(seconds: 1)) }
+        try await study.waitUntil("6 observations are in", timeout: .seconds(60)) {
+            try study.observations().count >= 6
         }
         first.send(SIGKILL)
         #expect(try await first.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)
