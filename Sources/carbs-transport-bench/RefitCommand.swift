@@ -18,6 +18,8 @@ struct RefitCommand: AsyncParsableCommand {
     var repetitions: Int = 3
 
     func run() async throws {
+        // One thread for the linear algebra, as `carbs optimizer` uses by default.
+        NumericThreads.set(1)
         var lines = [
             "| n (warm start) | batch | observe (ms) | suggest(count:) (ms) | per suggestion (ms) | snapshot JSON (ms) |",
             "|---:|---:|---:|---:|---:|---:|",

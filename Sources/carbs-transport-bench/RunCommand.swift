@@ -1,5 +1,6 @@
 import ArgumentParser
 import CARBSAMQP
+import CARBSCore
 import CARBSMessaging
 import Foundation
 import Logging
@@ -31,6 +32,8 @@ struct RunCommand: AsyncParsableCommand {
     var bursts: Int = 5
 
     func run() async throws {
+        // One thread for the linear algebra, as `carbs optimizer` uses by default.
+        NumericThreads.set(1)
         let workerCounts = try Self.integers(workers, "--workers")
         let ns = try Self.integers(observations, "--observations")
         let chosenModes = try modes.split(separator: ",").map { text in
