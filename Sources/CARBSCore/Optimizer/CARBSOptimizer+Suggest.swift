@@ -160,11 +160,13 @@ extension CARBSOptimizer {
         var best = -Double.infinity
         var bestIndex = -1
         var bestDetails = (sd: 0.0, logEI: -Double.infinity, success: 1.0)
-        let block = 128
+        // Blocks grow 16, 32, 64, …: usually the first few candidates by bound settle the argmax.
+        var block = 16
         var start = 0
         while start < order.count, bound[order[start]] >= best {
             let indices = Array(order[start..<min(start + block, order.count)])
             start += indices.count
+            block = min(block * 2, 512)
             let blockPoints = Matrix(rows: indices.count, columns: d, elements: indices.flatMap { candidates[$0] })
             let variance = fantasy.posterior(at: blockPoints).variance
             var success = [Double](repeating: 1, count: indices.count)
