@@ -11,7 +11,7 @@ import Testing
 
 /// The optimizer service end to end over the embedded transport, with scripted workers that speak the wire protocol,
 /// injected crashes, and a clock moved by hand. Every test is bounded in time: a hang fails instead of blocking CI.
-@Suite("Optimizer service", .timeLimit(.minutes(2)))
+@Suite("Optimizer service", .timeLimit(.minutes(5)))
 struct OptimizerServiceTests {
     // MARK: - A whole study
 
@@ -25,7 +25,7 @@ struct OptimizerServiceTests {
             configuration, persistence: try fixture.persistence(), transport: try fixture.transport(),
             onProgress: { report in progress.withLock { $0.append(report) } })
         let workers = try fixture.workers(4)
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: 20, service: service)
         let result = try #require(service.result)
@@ -55,7 +55,7 @@ struct OptimizerServiceTests {
         // Started again on the finished study (`carbs tune` run twice): it ends at once, issuing nothing.
         let again = fixture.service(
             configuration, persistence: try fixture.persistence(), transport: try fixture.transport())
-        try await withTimeLimit(.seconds(10), "the finished study") { try await fixture.run(again, with: []) }
+        try await withTimeLimit(.seconds(60), "the finished study") { try await fixture.run(again, with: []) }
         #expect(again.result?.ending == .budgetReached)
         #expect(try fixture.store().suggestions().count == 20)
         try expectStudyComplete(fixture, budget: 20, service: again)
@@ -72,7 +72,7 @@ struct OptimizerServiceTests {
         let workers = try fixture.workers(3) { suggestion in
             (suggestion.params["x"]?.doubleValue ?? 0) > 0.5 ? .fail : .succeed
         }
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: 12, service: service)
         let observations = try fixture.store().observations()
@@ -151,7 +151,7 @@ struct OptimizerServiceTests {
         let firstTransport = try fixture.transport(fault: transportFault)
         let first = fixture.service(configuration, persistence: faulty, transport: firstTransport)
 
-        let second = try await withTimeLimit(.seconds(40), "crash and restart at \(point)") {
+        let second = try await withTimeLimit(.seconds(120), "crash and restart at \(point)") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in workers {
                     group.addTask { try await worker.run() }
@@ -186,7 +186,7 @@ struct OptimizerServiceTests {
             fixture.configuration(maxInFlight: 2, maxObservations: budget), persistence: try fixture.persistence(),
             transport: try fixture.transport(fault: .reconnect(beforeAcknowledge: n)))
         let workers = try fixture.workers(2, runTime: .milliseconds(2))
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: budget, service: service)
         let counts = try fixture.store().counts()
@@ -208,7 +208,7 @@ struct OptimizerServiceTests {
             fixture.configuration(maxInFlight: 2, maxObservations: budget), persistence: try fixture.persistence(),
             transport: try fixture.transport())
         let workers = try fixture.workers(2) { _ in .succeedTwice }
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: budget, service: service)
         let log = try fixture.store().messageLog()
@@ -235,7 +235,7 @@ struct OptimizerServiceTests {
         let other = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        try await withTimeLimit(.seconds(30), "the lease scenario") {
+        try await withTimeLimit(.seconds(120), "the lease scenario") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
 
@@ -319,7 +319,7 @@ struct OptimizerServiceTests {
         let worker = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        let second = try await withTimeLimit(.seconds(30), "the lease crash scenario") {
+        let second = try await withTimeLimit(.seconds(120), "the lease crash scenario") {
             async let firstRun: Void = first.run()
             let attempt1 = try await receive(on: worker, fixture: fixture)
             try await worker.publish(result: WorkerProtocol.outbound(.init(attempt1.message, .started, "w")))
@@ -341,7 +341,7 @@ struct OptimizerServiceTests {
             // Before the write, the restart re-arms the lease from its start; after it, attempt 2 is republished.
             // Move the clock past any lease the restarted service may have armed until attempt 2 shows up.
             var next: InboundMessage?
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             while next == nil, ContinuousClock.now < deadline {
                 clock.advance(seconds: 31)
                 next = try await worker.receiveSuggestion(timeout: .milliseconds(50))
@@ -379,7 +379,7 @@ struct OptimizerServiceTests {
         let worker = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        try await withTimeLimit(.seconds(30), "the burst scenario") {
+        try await withTimeLimit(.seconds(120), "the burst scenario") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 for round in 1...2 {
@@ -435,7 +435,7 @@ struct OptimizerServiceTests {
             }
             return lose ? .lose : .succeed
         }
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: 2, service: service)
         let id = try #require(doomed.withLock { $0 })
@@ -465,7 +465,7 @@ struct OptimizerServiceTests {
             suggestion.attempt == 1 && suggestion.suggestionID == journal.messages.first?.suggestionID
                 ? .lose : .succeed
         }
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: 4, service: service)
         let id = try #require(journal.messages.first?.suggestionID)
@@ -520,7 +520,7 @@ struct OptimizerServiceTests {
             fixture.configuration(maxInFlight: 2, maxObservations: 4), persistence: try fixture.persistence(),
             transport: try fixture.transport())
         let workers = try fixture.workers(2)
-        try await withTimeLimit(.seconds(30), "the study") { try await fixture.run(service, with: workers) }
+        try await withTimeLimit(.seconds(120), "the study") { try await fixture.run(service, with: workers) }
 
         try expectStudyComplete(fixture, budget: 4, service: service)
         let dead = await fixture.deadLetters()
@@ -554,7 +554,7 @@ struct OptimizerServiceTests {
         let w2 = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        try await withTimeLimit(.seconds(30), "the budget scenario") {
+        try await withTimeLimit(.seconds(120), "the budget scenario") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 try await waitUntil("4 suggestions queued") { await fixture.suggestionsQueued() == 4 }
@@ -608,7 +608,7 @@ struct OptimizerServiceTests {
         let w2 = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        let b = try await withTimeLimit(.seconds(30), "the drain scenario") {
+        let b = try await withTimeLimit(.seconds(120), "the drain scenario") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 try await waitUntil("2 suggestions queued") { await fixture.suggestionsQueued() == 2 }
@@ -655,7 +655,7 @@ struct OptimizerServiceTests {
         let w2 = try await fixture.workerTransport()
         let store = try fixture.store()
 
-        try await withTimeLimit(.seconds(30), "the budget race") {
+        try await withTimeLimit(.seconds(120), "the budget race") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 try await waitUntil("3 suggestions queued") { await fixture.suggestionsQueued() == 3 }
@@ -706,7 +706,7 @@ struct OptimizerServiceTests {
         logger.logLevel = .critical
         let group = ServiceGroup(configuration: .init(services: [first], logger: logger))
 
-        let second = try await withTimeLimit(.seconds(40), "shutdown and resume") {
+        let second = try await withTimeLimit(.seconds(120), "shutdown and resume") {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for worker in workers {
                     tasks.addTask { try await worker.run() }
@@ -740,14 +740,14 @@ struct OptimizerServiceTests {
     func receive(
         on transport: EmbeddedWorkerTransport, fixture: StudyFixture
     ) async throws -> (message: SuggestionMessage, messageID: String?, inbound: InboundMessage) {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let inbound = try await transport.receiveSuggestion(timeout: .milliseconds(100)) {
                 let message = try WireFormat.decodeSuggestion(inbound.body, expectedStudy: fixture.study)
                 return (message, inbound.messageID, inbound)
             }
         }
-        throw TimeLimitExceeded(limit: .seconds(10), what: "a suggestion")
+        throw TimeLimitExceeded(limit: .seconds(60), what: "a suggestion")
     }
 }
 

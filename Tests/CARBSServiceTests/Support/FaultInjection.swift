@@ -141,7 +141,7 @@ final class TestTransport: OptimizerTransport {
     func receiveResults(maximum: Int, timeout: Duration) async throws -> [InboundMessage] {
         var messages = try await base.receiveResults(maximum: maximum, timeout: timeout)
         guard !messages.isEmpty, let size = burst.withLock({ $0 }) else { return messages }
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while messages.count < min(size, maximum), ContinuousClock.now < deadline {
             messages += try await base.receiveResults(
                 maximum: min(size, maximum) - messages.count, timeout: .milliseconds(50))

@@ -30,7 +30,7 @@ func withTimeLimit<T: Sendable>(
 
 /// Polls `condition` every 10 ms until it holds; throws `TimeLimitExceeded` after `limit`.
 func waitUntil(
-    _ what: String, limit: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+    _ what: String, limit: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + limit
     while try await !condition() {
