@@ -145,15 +145,7 @@ public struct StudyReport: Sendable {
             [Formatting.number(point.cost), Formatting.number(point.output), "\(point.count)"]
                 + parameters.map { Formatting.number(point.parameters[$0.name] ?? .nan) }
         }
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in String(repeating: " ", count: widths[i] - cell.count) + cell }
-                .joined(separator: "  ")
-        }
-        return [line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)
+        return TextTable.lines(header: header, rows: rows)
     }
 
     /// The file names `write(to:)` creates.

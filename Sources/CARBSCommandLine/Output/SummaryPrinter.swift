@@ -1,4 +1,5 @@
 import CARBSCore
+import CARBSReport
 import Foundation
 
 /// Renders a study's summary for the terminal: counts, best run and the Pareto set as a table.
@@ -31,19 +32,7 @@ struct SummaryPrinter {
             [ProgressDisplay.format(point.cost), ProgressDisplay.format(point.output), "\(point.count)"]
                 + parameterNames.map { ProgressDisplay.format(point.parameters[$0] ?? .nan) }
         }
-        lines += Self.table(header: header, rows: rows)
+        lines += TextTable.lines(header: header, rows: rows)
         return lines.joined(separator: "\n")
-    }
-
-    static func table(header: [String], rows: [[String]]) -> [String] {
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in String(repeating: " ", count: widths[i] - cell.count) + cell }
-                .joined(separator: "  ")
-        }
-        return [line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)
     }
 }
