@@ -120,7 +120,14 @@ struct StudyFileReader {
                 }
                 continue
             }
-            parameters.append(Parameter(name: name, space: space, center: center))
+            let parameter = Parameter(name: name, space: space, center: center)
+            do throws(CARBSError) {
+                try parameter.validate(searchRadius: 0.3)
+            } catch {
+                problems.append(error.message)
+                continue
+            }
+            parameters.append(parameter)
         }
         return parameters
     }

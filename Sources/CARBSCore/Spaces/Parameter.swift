@@ -12,8 +12,10 @@ public struct Parameter: Sendable, Hashable, Codable {
     }
 
     /// Checks the space and the center; returns warnings for settings that work but probably surprise.
-    /// - Throws: `CARBSError` with code `.invalidParameter` naming the parameter and the problem.
-    func validate(searchRadius: Double) throws(CARBSError) -> [String] {
+    /// - Parameter searchRadius: the search radius the warnings are about.
+    /// - Throws: `CARBSError` with code `.invalidParameter` naming the parameter, the field and the problem.
+    @discardableResult
+    public func validate(searchRadius: Double) throws(CARBSError) -> [String] {
         func fail(_ problem: String, field: String? = nil) -> CARBSError {
             CARBSError(.invalidParameter, "parameters.\(name)\(field.map { ".\($0)" } ?? ""): \(problem)")
         }

@@ -1,0 +1,55 @@
+import CARBSStore
+import Foundation
+import Testing
+@testable import CARBSCommandLine
+
+@Suite("carbs tune, end to end", .timeLimit(.minutes(5)))
+struct TuneCommandTests {
+    @Test("a small study runs to its budget, writes its report, and a second start finds it finished")
+    func tuneEndToEnd() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-tune-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let studyPath = directory.appendingPathComponent("study.yaml").path
+        try """
+            name: tune-e2e
+            direction: minimize
+            parameters:
+              x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
+              x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
+              steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
+            budget: {max_observations: 12}
+            max_in_flight: 3
+            optimizer: {seed: 3}
+            trainer: {builtin: branin_cost}
+            """.write(toFile: studyPath, atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("study.sqlite").path
+        let report = directory.appendingPathComponent("report").path
+
+        for _ in 0..<2 {
+            let command = try TuneCommand.parse([
+                studyPath, "--workers", "3", "--db", database, "--out", report, "--log-level", "error",
+            ])
+            try await command.run()
+        }
+
+        let store = try StudyStore.open(path: database)
+        let observations = try store.observations()
+        #expect(observations.count == 12)
+        #expect(Set(observations.map(\.suggestionID)).count == 12)
+        #expect(observations.allSatisfy { !$0.isFailure && ($0.cost ?? 0) >= 10 })
+        for file in ["pareto.svg", "scaling.svg", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: report + "/" + file), "\(file)")
+        }
+    }
+
+    @Test("a bad study file stops before anything starts")
+    func badStudyFile() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-bad-\(UUID()).yaml").path
+        try "name: bad\ndirection: sideways\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let command = try TuneCommand.parse([path, "--db", path + ".sqlite"])
+        await #expect(throws: (any Error).self) { try await command.run() }
+        #expect(!FileManager.default.fileExists(atPath: path + ".sqlite"))
+    }
+}
