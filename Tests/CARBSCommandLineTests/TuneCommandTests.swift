@@ -43,6 +43,54 @@ struct TuneCommandTests {
         }
     }
 
+    @Test("an interrupted tune resumes: queued suggestions lost with the process are published again")
+    func interruptedTuneResumes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-resume-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let studyPath = directory.appendingPathComponent("study.yaml").path
+        // One worker and four in flight: when it stops, three suggestions wait in the (in-process) queue.
+        try """
+            name: tune-resume
+            direction: minimize
+            parameters:
+              x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
+              x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
+              steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
+            budget: {max_observations: 40}
+            max_in_flight: 4
+            lease_seconds: 300
+            trainer: {builtin: branin_cost}
+            """.write(toFile: studyPath, atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("study.sqlite").path
+        let arguments = [studyPath, "--workers", "1", "--db", database, "--out", directory.path + "/r", "--log-level", "error"]
+
+        let first = try TuneCommand.parse(arguments)
+        let running = Task { try await first.run() }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if let store = try? StudyStore.open(path: database), (try? store.observations().count) ?? 0 >= 4 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        running.cancel()
+        _ = try? await running.value
+        let stopped = try StudyStore.open(path: database).observations().count
+        #expect(stopped < 40, "the study finished before it could be interrupted")
+
+        // Without publishing the lost queued suggestions again, this would wait for them for ever.
+        let second = try TuneCommand.parse(arguments)
+        let resumed = Task { try await second.run() }
+        let finished = Task {
+            try await Task.sleep(for: .seconds(120))
+            resumed.cancel()
+        }
+        try await resumed.value
+        finished.cancel()
+        let observations = try StudyStore.open(path: database).observations()
+        #expect(observations.count == 40)
+        #expect(Set(observations.map(\.suggestionID)).count == 40)
+    }
+
     @Test("a bad study file stops before anything starts")
     func badStudyFile() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-bad-\(UUID()).yaml").path

@@ -44,8 +44,11 @@ struct TuneCommand: AsyncParsableCommand {
         let persistence = try openPersistence(path: database, study: study)
         let broker = EmbeddedBroker()
         let progress = ProgressDisplay(study: study.name)
+        var configuration = study.serviceConfiguration
+        // The embedded queues live in this process only: a restart must publish queued suggestions again.
+        configuration.queuesSurviveRestart = false
         let service = OptimizerService(
-            configuration: study.serviceConfiguration, transport: try await broker.optimizerTransport(study: study.name),
+            configuration: configuration, transport: try await broker.optimizerTransport(study: study.name),
             persistence: persistence,
             newOptimizer: { try CARBSOptimizer(configuration: study.configuration, parameters: study.parameters) },
             logger: logger, onProgress: { progress.update($0) })

@@ -29,6 +29,10 @@ public final class OptimizerService: Service, Sendable {
         public var pollInterval: Duration = .milliseconds(500)
         /// After a result arrives, how long to wait for more of the same burst before refitting once for all.
         public var gatherWindow: Duration = .milliseconds(20)
+        /// Whether queued messages outlive this process (a broker's durable queues: true). With the embedded
+        /// transport inside `carbs tune` they do not: on a restart, queued suggestions are published again and
+        /// runs that were in progress are re-issued at once.
+        public var queuesSurviveRestart: Bool = true
 
         public init(
             study: String, maxInFlight: Int = 8, maxObservations: Int? = nil, maxTotalCost: Double? = nil,

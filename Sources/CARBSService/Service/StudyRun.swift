@@ -26,9 +26,20 @@ struct StudyRun {
             optimizer = try CARBSOptimizer(restoring: snapshot)
             // Leases restart from now: heartbeats sent while the optimizer was down are still in the queue.
             let now = service.clock()
+            let queuesSurvived = service.configuration.queuesSurviveRestart
             let entries = saved.entries.map { entry -> StudyLedger.Entry in
                 var entry = entry
-                if entry.phase == .running { entry.leaseDeadline = now.addingTimeInterval(leaseSeconds) }
+                switch entry.phase {
+                case .running:
+                    // With queues that died with the process, so did the workers: their runs are lost now (the
+                    // first lease check re-issues them); otherwise they may still be training.
+                    entry.leaseDeadline = queuesSurvived ? now.addingTimeInterval(leaseSeconds) : now
+                case .queued where !queuesSurvived:
+                    // The queue that held it is gone: publish it again.
+                    entry.phase = .publishing
+                default:
+                    break
+                }
                 return entry
             }
             ledger = StudyLedger(entries: entries, leaseSeconds: leaseSeconds, maxAttempts: service.configuration.maxAttempts)
