@@ -257,9 +257,15 @@ final class ConsumerHandle: Sendable {
         _ = thread.mailbox.post(.shutdown(nil))
     }
 
+    /// Connects (retrying until the broker answers). Cancelling the calling task gives up: the connection's
+    /// thread stops and `start` throws.
     func start() async throws {
-        try await withCheckedThrowingContinuation { continuation in
-            if !thread.mailbox.post(.start(continuation)) { continuation.resume(throwing: Self.shutDown) }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if !thread.mailbox.post(.start(continuation)) { continuation.resume(throwing: Self.shutDown) }
+            }
+        } onCancel: {
+            _ = thread.mailbox.post(.shutdown(nil))
         }
     }
 

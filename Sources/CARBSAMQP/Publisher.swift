@@ -253,9 +253,15 @@ final class PublisherHandle: Sendable {
         _ = thread.mailbox.post(.shutdown(nil))
     }
 
+    /// Connects (retrying until the broker answers). Cancelling the calling task gives up: the connection's
+    /// thread stops and `start` throws.
     func start() async throws {
-        try await withCheckedThrowingContinuation { continuation in
-            post(.start(continuation)) { continuation.resume(throwing: $0) }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                post(.start(continuation)) { continuation.resume(throwing: $0) }
+            }
+        } onCancel: {
+            _ = thread.mailbox.post(.shutdown(nil))
         }
     }
 

@@ -57,7 +57,14 @@ public final class Worker: Service, Sendable {
     /// Takes and runs suggestions until shut down, cancelled, or `maxRuns` runs are done.
     /// - Throws: What `transport.start()` throws; nothing later (transport errors are retried).
     public func run() async throws {
-        try await transport.start()
+        // A worker waiting for an unreachable broker must still stop on SIGTERM.
+        do {
+            try await cancelWhenGracefulShutdown { [transport] in try await transport.start() }
+        } catch where Task.isCancelled || Task.isShuttingDownGracefully {
+            logger.notice("stopped before the broker could be reached")
+            await transport.shutdown()
+            return
+        }
         logger.info("worker started", metadata: ["abort_on_shutdown": "\(configuration.abortOnShutdown)"])
         await withGracefulShutdownHandler {
             await takeSuggestions()

@@ -2,6 +2,7 @@ import CARBSCore
 import CARBSMessaging
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// One run of the optimizer service: the mutable state and the loop. Lives only inside `OptimizerService.run`.
 struct StudyRun {
@@ -62,7 +63,15 @@ struct StudyRun {
     // MARK: - The loop
 
     mutating func run(stopRequested: () -> Bool) async throws {
-        try await service.transport.start()
+        // An optimizer waiting for an unreachable broker must still stop on SIGTERM.
+        do {
+            let transport = service.transport
+            try await cancelWhenGracefulShutdown { try await transport.start() }
+        } catch where Task.isCancelled || Task.isShuttingDownGracefully || stopRequested() {
+            try stop()
+            await service.transport.shutdown()
+            return
+        }
         do {
             try await loop(stopRequested: stopRequested)
         } catch is CancellationError {
