@@ -57,7 +57,7 @@ actor FakeWorkerTransport: WorkerTransport {
     func index(where predicate: @Sendable (Event) -> Bool) -> Int? { events.firstIndex(where: predicate) }
 
     /// Waits until a message of `kind` was published; false after `timeout`.
-    func waitForPublished(_ kind: WorkerMessage.Kind, timeout: Duration = .seconds(20)) async -> Bool {
+    func waitForPublished(_ kind: WorkerMessage.Kind, timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if published.contains(where: { $0.kind == kind }) { return true }

@@ -59,7 +59,7 @@ final class ScratchDirectory: Sendable {
     }
 
     /// Waits until `name` exists (the trainer got that far); false after `timeout`.
-    func waitFor(_ name: String, timeout: Duration = .seconds(10)) async -> Bool {
+    func waitFor(_ name: String, timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if FileManager.default.fileExists(atPath: path + "/" + name) { return true }

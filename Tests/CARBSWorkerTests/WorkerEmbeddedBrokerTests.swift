@@ -31,7 +31,7 @@ private func collectResults(
     return messages
 }
 
-@Suite("Worker over the embedded broker", .timeLimit(.minutes(1)))
+@Suite("Worker over the embedded broker", .timeLimit(.minutes(3)))
 struct WorkerEmbeddedBrokerTests {
     private func publish(_ suggestions: [SuggestionMessage], to optimizer: EmbeddedOptimizerTransport) async throws {
         for suggestion in suggestions {

@@ -19,7 +19,7 @@ private final class UnreachableTransport: WorkerTransport {
     func shutdown() async { shutDown.withLock { $0 = true } }
 }
 
-@Suite("Worker start", .timeLimit(.minutes(1)))
+@Suite("Worker start", .timeLimit(.minutes(3)))
 struct WorkerStartTests {
     @Test("a worker still waiting for its broker stops on graceful shutdown, without an error")
     func shutdownWhileStarting() async throws {

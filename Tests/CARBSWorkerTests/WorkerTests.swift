@@ -74,7 +74,7 @@ private func withServiceGroup(
     }
 }
 
-@Suite("Worker", .timeLimit(.minutes(1)))
+@Suite("Worker", .timeLimit(.minutes(3)))
 struct WorkerTests {
     @Test("publishes started before acknowledging, then the result; every message passes the strict decoder")
     func startedBeforeAcknowledge() async throws {
@@ -270,7 +270,7 @@ struct WorkerTests {
     }
 }
 
-@Suite("Worker timeouts", .timeLimit(.minutes(1)))
+@Suite("Worker timeouts", .timeLimit(.minutes(3)))
 struct WorkerTimeoutTests {
     @Test("an in-process trainer that ignores its timeout is cancelled after the grace and reported failed")
     func inProcessTimeoutBackstop() async throws {
