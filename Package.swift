@@ -110,6 +110,11 @@ let package = Package(
         .testTarget(name: "CARBSReportTests", dependencies: ["CARBSReport", "TestSupport"]),
         // The real `carbs` binary as child processes against a real broker: crashes, restarts, bad messages.
         .testTarget(name: "CARBSFleetTests", dependencies: ["CARBSAMQP", "CARBSStore", "TestSupport"]),
+        // The files in Deploy/: broker configuration, least-privilege users, TLS, systemd units, Kubernetes manifests.
+        .testTarget(
+            name: "CARBSDeployTests",
+            dependencies: ["CARBSAMQP", "CARBSStore", "TestSupport", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
