@@ -190,11 +190,19 @@ struct StudyRun {
             return OutboundMessage(body: WireFormat.encode(message), messageID: message.messageID, correlationID: id)
         }
         let transport = service.transport
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for message in outbound {
-                group.addTask { try await transport.publish(suggestion: message) }
+        // A broker that refuses or cannot take the messages keeps a publish retrying; SIGTERM must still stop the
+        // optimizer. Suggestions not confirmed stay `publishing` and go out again on the next start.
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for message in outbound {
+                        group.addTask { try await transport.publish(suggestion: message) }
+                    }
+                    try await group.waitForAll()
+                }
             }
-            try await group.waitForAll()
+        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
+            throw CancellationError()
         }
         for (id, _) in attempts {
             ledger.published(id: id)
