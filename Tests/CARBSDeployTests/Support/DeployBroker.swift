@@ -23,7 +23,8 @@ final class DeployBroker {
     /// - Throws: `DeployError` when RabbitMQ is not installed or the node does not come up within `timeout`.
     /// - Parameter configuration: The node's `rabbitmq.conf`; `{{PORT}}` and `{{TLS_PORT}}` are replaced by free
     ///   ports, `{{DIR}}` by the node's directory. Without `listeners.tcp.default` the node listens on `{{PORT}}`.
-    init(configuration: String = "", timeout: Duration = .seconds(90)) async throws {
+    /// - Parameter cookie: The Erlang cookie; nodes that form a cluster share one. Nil makes a random one.
+    init(configuration: String = "", cookie: String? = nil, timeout: Duration = .seconds(90)) async throws {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         nodeName = "carbs_deploy_\(suffix)@localhost"
         port = try Self.freePort()
@@ -41,7 +42,7 @@ final class DeployBroker {
         try text.write(to: file("rabbitmq.conf"), atomically: true, encoding: .utf8)
         try "".write(to: file("rabbitmq-env.conf"), atomically: true, encoding: .utf8)
         // A cookie of its own: only this test's rabbitmqctl calls can talk to the node.
-        let cookie = String((0..<20).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".randomElement()! })
+        let cookie = cookie ?? Self.randomCookie()
         try cookie.write(to: file(".erlang.cookie"), atomically: true, encoding: .utf8)
         chmod(file(".erlang.cookie").path, 0o400)
         environment = [
@@ -83,6 +84,24 @@ final class DeployBroker {
     func startApplication() async throws {
         try await control(["start_app"], timeout: .seconds(90))
         try await waitForPort(timeout: .seconds(60))
+    }
+
+    /// Stops the whole node (the Erlang VM, not only the RabbitMQ application) and waits until its process
+    /// exited; its directory stays, so `startNode()` boots it with its data (and its cluster membership).
+    func stopNode() async throws {
+        try await control(["stop", file("rabbit.pid").path], timeout: .seconds(90))
+    }
+
+    /// Boots a node that `stopNode()` stopped and waits until it accepts connections and finished booting.
+    func startNode(timeout: Duration = .seconds(90)) async throws {
+        _ = try await run(Self.tool("rabbitmq-server"), ["-detached"], timeout: .seconds(30))
+        try await waitForPort(timeout: timeout)
+        try await control(["await_startup", "--timeout", "60"], timeout: timeout)
+    }
+
+    /// A random Erlang cookie (20 capital letters).
+    static func randomCookie() -> String {
+        String((0..<20).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".randomElement()! })
     }
 
     /// Stops the node (and kills it by its pid if it does not stop), then removes its directory.
