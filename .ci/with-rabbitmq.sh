@@ -12,6 +12,11 @@ stop_broker() {
     if ((started_here)); then
         echo "with-rabbitmq: stopping the broker" >&2
         rabbitmqctl stop >/dev/null 2>&1 || true
+        # The node may take a moment to go; epmd only stops once no node is registered with it.
+        for _ in $(seq 1 60); do
+            pgrep -f "beam.smp.*rabbit@" >/dev/null || break
+            sleep 0.5
+        done
         epmd -kill >/dev/null 2>&1 || true
     fi
 }
