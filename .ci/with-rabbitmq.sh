@@ -14,7 +14,7 @@ stop_broker() {
         rabbitmqctl stop >/dev/null 2>&1 || true
         # The node may take a moment to go; epmd only stops once no node is registered with it.
         for _ in $(seq 1 60); do
-            pgrep -f "beam.smp.*rabbit@" >/dev/null || break
+            pgrep -f "beam.smp.*rabbit" >/dev/null || break
             sleep 0.5
         done
         epmd -kill >/dev/null 2>&1 || true
