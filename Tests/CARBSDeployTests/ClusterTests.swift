@@ -1,5 +1,6 @@
 import CARBSStore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

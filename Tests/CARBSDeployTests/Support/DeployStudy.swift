@@ -1,6 +1,7 @@
 import CARBSAMQP
 import CARBSStore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

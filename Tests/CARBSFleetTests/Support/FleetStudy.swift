@@ -2,6 +2,7 @@ import CARBSAMQP
 import CARBSMessaging
 import CARBSStore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

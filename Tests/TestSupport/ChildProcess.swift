@@ -6,24 +6,24 @@ import Foundation
     import Darwin
 #endif
 
-/// One child process of a fleet test (the `carbs` binary, `rabbitmqctl`, …), its output in a log file.
+/// One child process of a broker test (the `carbs` binary, `rabbitmqctl`, …), its output in a log file.
 ///
 /// Spawned with `posix_spawn` and reaped with `waitpid` (not Foundation's `Process`, which on Linux counts a
 /// process as running while any descendant holds its monitoring descriptor: a daemonising `rabbitmq-server
 /// -detached` would never "exit"). The child gets default signal dispositions and no descriptor above 2.
 /// Every wait is bounded; `kill()` is safe to call at any time, also after the process exited.
-final class ChildProcess {
+public final class ChildProcess {
     /// A short name for messages: `optimizer`, `worker victim`.
-    let name: String
+    public let name: String
     /// Standard output and error, interleaved.
-    let logPath: String
-    let pid: pid_t
+    public let logPath: String
+    public let pid: pid_t
     private var status: Int32?
 
     /// Starts `executable` with `arguments`.
     /// - Parameters:
     ///   - environment: Added to (and overriding) the test process's own environment.
-    init(
+    public init(
         name: String, executable: String, arguments: [String], environment: [String: String] = [:],
         logPath: String, workingDirectory: String? = nil
     ) throws {
@@ -37,7 +37,7 @@ final class ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         Self.closeDescriptors(from: 3, in: &actions)
         if let workingDirectory, Self.addChangeDirectory(&actions, workingDirectory) != 0 {
-            throw FleetError("cannot start \(name) in \(workingDirectory)")
+            throw HarnessError("cannot start \(name) in \(workingDirectory)")
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -63,7 +63,7 @@ final class ChildProcess {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw FleetError("cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
+            throw HarnessError("cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
         }
         self.pid = pid
     }
@@ -73,7 +73,7 @@ final class ChildProcess {
     }
 
     /// Whether it has not exited yet (reaps it when it has).
-    var isRunning: Bool {
+    public var isRunning: Bool {
         guard status == nil else { return false }
         var raw: Int32 = 0
         let reaped = waitpid(pid, &raw, WNOHANG)
@@ -85,26 +85,26 @@ final class ChildProcess {
     }
 
     /// Sends a signal (`SIGKILL` for `kill -9`, `SIGTERM` for a graceful stop).
-    func send(_ signal: Int32) {
+    public func send(_ signal: Int32) {
         guard isRunning else { return }
         signalProcess(pid, signal)
     }
 
     /// `kill -9` unless it already exited, then waits (briefly) until it is reaped.
-    func kill() {
+    public func kill() {
         send(SIGKILL)
         let deadline = Date().addingTimeInterval(5)
         while isRunning && Date() < deadline { usleep(10_000) }
     }
 
     /// Waits for the process to exit and returns its exit status (128 + n when signal n ended it).
-    /// - Throws: `FleetError` when it is still running after `timeout` (it is left running: the caller's
+    /// - Throws: `HarnessError` when it is still running after `timeout` (it is left running: the caller's
     ///   teardown kills it).
-    func waitForExit(timeout: Duration) async throws -> Int32 {
+    public func waitForExit(timeout: Duration) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while isRunning {
             guard ContinuousClock.now < deadline else {
-                throw FleetError("\(name) did not exit within \(timeout)\n\(logTail())")
+                throw HarnessError("\(name) did not exit within \(timeout)\n\(logTail())")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -112,13 +112,13 @@ final class ChildProcess {
     }
 
     /// The exit status once the process exited (128 + n when signal n ended it).
-    var exitStatus: Int32 {
+    public var exitStatus: Int32 {
         guard !isRunning, let status else { preconditionFailure("\(name) is still running") }
         return status
     }
 
     /// The last lines of the process's output, for failure messages.
-    func logTail(lines: Int = 25) -> String {
+    public func logTail(lines: Int = 25) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines)
         return "--- \(name) (\(logPath)) ---\n" + tail.joined(separator: "\n")
@@ -152,15 +152,15 @@ final class ChildProcess {
 }
 
 /// `kill(2)`, outside `ChildProcess` whose `kill()` would shadow it.
-func signalProcess(_ pid: Int32, _ signal: Int32) {
+public func signalProcess(_ pid: Int32, _ signal: Int32) {
     _ = kill(pid, signal)
 }
 
-/// A failure of the test harness itself (a bounded wait ran out, a process would not start).
-struct FleetError: Error, CustomStringConvertible {
-    let description: String
+/// A failure of a test harness itself (a bounded wait ran out, a process would not start).
+public struct HarnessError: Error, CustomStringConvertible {
+    public let description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }
