@@ -28,12 +28,12 @@ struct ClusterTests {
     ///   test: the optimizer knows no other node.)
     @Test("a study with 4 workers finishes, every observation once, while a quorum member node stops and restarts")
     func nodeRestartMidStudy() async throws {
-        let cookie = DeployBroker.randomCookie()
-        let nodeA = try await DeployBroker(cookie: cookie)
+        let cookie = TestBrokerNode.randomCookie()
+        let nodeA = try await TestBrokerNode(cookie: cookie)
         defer { nodeA.stop() }
-        let nodeB = try await DeployBroker(cookie: cookie)
+        let nodeB = try await TestBrokerNode(cookie: cookie)
         defer { nodeB.stop() }
-        let nodeC = try await DeployBroker(cookie: cookie)
+        let nodeC = try await TestBrokerNode(cookie: cookie)
         // Stopped first (defers run in reverse): a cluster's last node to stop should be the first started.
         defer { nodeC.stop() }
         for node in [nodeB, nodeC] {
@@ -90,22 +90,22 @@ struct ClusterTests {
     }
 
     /// `rabbitmqctl cluster_status`: the nodes `node` sees running.
-    private func runningNodes(asSeenBy node: DeployBroker) async throws -> Set<String> {
+    private func runningNodes(asSeenBy node: TestBrokerNode) async throws -> Set<String> {
         let object = try await controlJSON(node, ["cluster_status"])
         return Set((object as? [String: Any])?["running_nodes"] as? [String] ?? [])
     }
 
     /// `rabbitmqctl list_queues name members`: the quorum members of `queue`.
-    private func quorumMembers(of queue: String, asSeenBy node: DeployBroker) async throws -> Set<String> {
+    private func quorumMembers(of queue: String, asSeenBy node: TestBrokerNode) async throws -> Set<String> {
         let rows = try await controlJSON(node, ["list_queues", "name", "members"]) as? [[String: Any]] ?? []
         let row = rows.first { $0["name"] as? String == queue }
         return Set(row?["members"] as? [String] ?? [])
     }
 
     /// `rabbitmqctl -n NODE … --formatter json --quiet`, parsed.
-    private func controlJSON(_ node: DeployBroker, _ arguments: [String]) async throws -> Any {
+    private func controlJSON(_ node: TestBrokerNode, _ arguments: [String]) async throws -> Any {
         let (status, output) = try await DeployEnvironment.run(
-            try DeployBroker.tool("rabbitmqctl"), ["-n", node.nodeName] + arguments + ["--formatter", "json", "--quiet"],
+            try TestBrokerNode.tool("rabbitmqctl"), ["-n", node.nodeName] + arguments + ["--formatter", "json", "--quiet"],
             environment: node.environment, in: node.directory, timeout: .seconds(60))
         try #require(status == 0, "rabbitmqctl \(arguments.joined(separator: " ")) exited \(status): \(output)")
         // The JSON (one or several lines) starts at the first line that opens an array or object.

@@ -1,5 +1,6 @@
 import CARBSAMQP
 import Foundation
+import TestSupport
 import Testing
 
 /// `Deploy/rabbitmq/setup-users.sh` against a RabbitMQ node of the test's own: the optimizer and the worker user
@@ -12,7 +13,7 @@ struct PermissionTests {
 
     @Test("setup-users.sh: optimizer + worker users finish a study; the worker cannot declare, delete or read others")
     func leastPrivilege() async throws {
-        let broker = try await DeployBroker()
+        let broker = try await TestBrokerNode()
         defer { broker.stop() }
         let study = try DeployStudy("perm")
         defer { study.tearDown() }

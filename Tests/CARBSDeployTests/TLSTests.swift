@@ -1,5 +1,6 @@
 import CARBSAMQP
 import Foundation
+import TestSupport
 import Testing
 
 /// `amqps://` end to end: a CA and certificates made with openssl, a RabbitMQ node of the test's own running
@@ -25,7 +26,7 @@ struct TLSTests {
             .replacingOccurrences(of: "listeners.tcp.default = 5672", with: "listeners.tcp.default = {{PORT}}")
             .replacingOccurrences(of: "listeners.ssl.default = 5671", with: "listeners.ssl.default = {{TLS_PORT}}")
             .replacingOccurrences(of: "/etc/rabbitmq/tls/", with: directory.path + "/")
-        let broker = try await DeployBroker(configuration: configuration)
+        let broker = try await TestBrokerNode(configuration: configuration)
         defer { broker.stop() }
 
         func url(host: String, ca: String) -> String {

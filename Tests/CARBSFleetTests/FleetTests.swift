@@ -4,6 +4,7 @@ import CARBSStore
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -87,7 +88,7 @@ struct FleetTests {
 
     @Test("4. a broker restart mid-study: both sides reconnect, every observation counted once")
     func brokerRestart() async throws {
-        let broker = try await SeparateBroker()
+        let broker = try await TestBrokerNode()
         defer { broker.stop() }
         let study = try FleetStudy(
             "restart", settings: .init(maxObservations: 16, maxInFlight: 4), brokerURLText: broker.urlText)

@@ -1,45 +1,53 @@
 import Foundation
-import TestSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A RabbitMQ node of its own for one test, so that the test can restart it without disturbing the shared
-/// broker: its own node name, ports, Erlang cookie, database and logs in a temporary directory, no plugins.
+/// A RabbitMQ node of its own for one test, so that the test can restart or configure it (users, TLS, a
+/// cluster) without disturbing the shared broker: its own node name, ports, Erlang cookie,
+/// database and logs in a temporary directory, no plugins, and a `rabbitmq.conf` given by the test.
 /// `stop()` ends it (call it in a `defer`); a node that does not stop is killed by its pid.
-final class SeparateBroker {
-    let nodeName: String
-    let port: Int
-    let directory: URL
+public final class TestBrokerNode {
+    public let nodeName: String
+    public let port: Int
+    /// The TLS listener's port (`{{TLS_PORT}}` in the configuration).
+    public let tlsPort: Int
+    public let directory: URL
     private var isStopped = false
 
     /// `amqp://guest:guest@127.0.0.1:<port>/%2f` (guest may log in over loopback).
-    var urlText: String { "amqp://guest:guest@127.0.0.1:\(port)/%2f" }
+    public var urlText: String { "amqp://guest:guest@127.0.0.1:\(port)/%2f" }
 
     /// Starts the node and waits until it accepts connections and finished booting.
-    /// - Throws: `FleetError` when RabbitMQ is not installed or the node does not come up within `timeout`.
-    init(timeout: Duration = .seconds(90)) async throws {
+    /// - Throws: `HarnessError` when RabbitMQ is not installed or the node does not come up within `timeout`.
+    /// - Parameter configuration: The node's `rabbitmq.conf`; `{{PORT}}` and `{{TLS_PORT}}` are replaced by free
+    ///   ports, `{{DIR}}` by the node's directory. Without `listeners.tcp.default` the node listens on `{{PORT}}`.
+    /// - Parameter cookie: The Erlang cookie; nodes that form a cluster share one. Nil makes a random one.
+    public init(configuration: String = "", cookie: String? = nil, timeout: Duration = .seconds(90)) async throws {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        nodeName = "carbs_restart_\(suffix)@localhost"
+        nodeName = "carbs_test_\(suffix)@localhost"
         port = try Self.freePort()
+        tlsPort = try Self.freePort()
         let distributionPort = try Self.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-rabbit-\(suffix)")
         self.directory = directory
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try "[].\n".write(to: file("enabled_plugins"), atomically: true, encoding: .utf8)
-        try "".write(to: file("rabbitmq.conf"), atomically: true, encoding: .utf8)
+        var text = configuration.contains("listeners.tcp.default") ? configuration : configuration + "\nlisteners.tcp.default = {{PORT}}\n"
+        text = text.replacingOccurrences(of: "{{PORT}}", with: String(port))
+            .replacingOccurrences(of: "{{TLS_PORT}}", with: String(tlsPort))
+            .replacingOccurrences(of: "{{DIR}}", with: directory.path)
+        try text.write(to: file("rabbitmq.conf"), atomically: true, encoding: .utf8)
         try "".write(to: file("rabbitmq-env.conf"), atomically: true, encoding: .utf8)
         // A cookie of its own: only this test's rabbitmqctl calls can talk to the node.
-        let cookie = String((0..<20).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".randomElement()! })
+        let cookie = cookie ?? Self.randomCookie()
         try cookie.write(to: file(".erlang.cookie"), atomically: true, encoding: .utf8)
         chmod(file(".erlang.cookie").path, 0o400)
         environment = [
             "HOME": directory.path,
             "RABBITMQ_NODENAME": nodeName,
-            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": String(port),
             "RABBITMQ_DIST_PORT": String(distributionPort),
             "RABBITMQ_MNESIA_BASE": file("mnesia").path,
             "RABBITMQ_LOG_BASE": file("log").path,
@@ -58,24 +66,46 @@ final class SeparateBroker {
         }
     }
 
-    private let environment: [String: String]
+    /// What RabbitMQ's tools need to reach this node (its cookie is in `HOME`).
+    public let environment: [String: String]
+
+    /// The `rabbitmqctl` command line for this node, e.g. for `setup-users.sh --ctl`.
+    public var controlCommand: String { (try? Self.tool("rabbitmqctl")).map { "\($0) -n \(nodeName)" } ?? "rabbitmqctl" }
 
     private func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
     /// Stops the RabbitMQ application on the node: every connection drops and the listener closes; durable
     /// queues and persistent messages stay.
-    func stopApplication() async throws {
+    public func stopApplication() async throws {
         try await control(["stop_app"], timeout: .seconds(90))
     }
 
     /// Starts the RabbitMQ application again and waits until it accepts connections.
-    func startApplication() async throws {
+    public func startApplication() async throws {
         try await control(["start_app"], timeout: .seconds(90))
         try await waitForPort(timeout: .seconds(60))
     }
 
+    /// Stops the whole node (the Erlang VM, not only the RabbitMQ application) and waits until its process
+    /// exited; its directory stays, so `startNode()` boots it with its data (and its cluster membership).
+    public func stopNode() async throws {
+        try await control(["stop", file("rabbit.pid").path], timeout: .seconds(90))
+    }
+
+    /// Boots a node that `stopNode()` stopped and waits until it accepts connections and finished booting.
+    public func startNode(timeout: Duration = .seconds(90)) async throws {
+        _ = try await run(Self.tool("rabbitmq-server"), ["-detached"], timeout: .seconds(30))
+        try await waitForPort(timeout: timeout)
+        try await control(["await_startup", "--timeout", "60"], timeout: timeout)
+    }
+
+    /// A random Erlang cookie (20 capital letters).
+    public static func randomCookie() -> String {
+        String((0..<20).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".randomElement()! })
+    }
+
     /// Stops the node (and kills it by its pid if it does not stop), then removes its directory.
-    func stop() {
+    public func stop() {
         guard !isStopped else { return }
         isStopped = true
         let pid = (try? String(contentsOf: file("rabbit.pid"), encoding: .utf8))
@@ -98,10 +128,10 @@ final class SeparateBroker {
     // MARK: - Helpers
 
     /// `rabbitmqctl -n <node> …`; throws unless it exits 0.
-    private func control(_ arguments: [String], timeout: Duration) async throws {
+    public func control(_ arguments: [String], timeout: Duration) async throws {
         let status = try await run(Self.tool("rabbitmqctl"), ["-n", nodeName] + arguments, timeout: timeout)
         guard status == 0 else {
-            throw FleetError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(status)\n\(logTail())")
+            throw HarnessError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(status)\n\(logTail())")
         }
     }
 
@@ -136,7 +166,7 @@ final class SeparateBroker {
         let deadline = ContinuousClock.now + timeout
         while !Self.portIsOpen(port) {
             guard ContinuousClock.now < deadline else {
-                throw FleetError("the separate RabbitMQ node did not open port \(port) within \(timeout)\n\(logTail())")
+                throw HarnessError("the separate RabbitMQ node did not open port \(port) within \(timeout)\n\(logTail())")
             }
             try await Task.sleep(for: .milliseconds(250))
         }
@@ -154,18 +184,18 @@ final class SeparateBroker {
 
     /// The RabbitMQ scripts themselves: Debian's `/usr/sbin` wrappers switch to the `rabbitmq` user, which could
     /// not read this node's directory.
-    private static func tool(_ name: String) throws -> String {
+    public static func tool(_ name: String) throws -> String {
         for directory in ["/usr/lib/rabbitmq/bin", "/usr/local/sbin", "/usr/sbin", "/opt/homebrew/sbin"] {
             let path = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw FleetError("\(name) is not installed (apt-get install rabbitmq-server)")
+        throw HarnessError("\(name) is not installed (apt-get install rabbitmq-server)")
     }
 
     /// A TCP port nobody listens on now (bind to port 0, read it, close).
     private static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FleetError("socket() failed") }
+        guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -177,7 +207,7 @@ final class SeparateBroker {
                 bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
             }
         }
-        guard bound else { throw FleetError("could not find a free port") }
+        guard bound else { throw HarnessError("could not find a free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
