@@ -51,7 +51,7 @@ extension CARBSOptimizer {
                 count: group.count, outputSpread: outputs.count > 1 ? variance.squareRoot() : 0)
         }
         let bestRecord = successes.max { sign * $0.output < sign * $1.output }
-        let cost = (successes + state.failures).reduce(0) { $0 + ($1.cost.isFinite ? $1.cost : 0) }
+        let cost = cumulativeCost
         return CARBSSummary(
             successCount: successes.count, failureCount: state.failures.count,
             outstandingCount: state.outstanding.count, cumulativeCost: cost,
@@ -62,6 +62,14 @@ extension CARBSOptimizer {
             },
             paretoSet: points, paretoArea: front.area(sign: sign), resampleCount: state.resampleCount,
             mostResampled: points.filter { $0.count > 1 }.max { $0.count < $1.count })
+    }
+
+    /// Successes and failures observed so far (cheaper than `summary`, which builds the Pareto set).
+    public var observationCount: Int { state.successes.count + state.failures.count }
+
+    /// Sum of the costs of all observed runs, failures with a reported cost included.
+    public var cumulativeCost: Double {
+        (state.successes + state.failures).reduce(0) { $0 + ($1.cost.isFinite ? $1.cost : 0) }
     }
 
     /// The Pareto front of the current successes.

@@ -126,12 +126,11 @@ struct StudyRun {
         }
     }
 
-    var observationCount: Int { optimizer.summary.successCount + optimizer.summary.failureCount }
+    var observationCount: Int { optimizer.observationCount }
 
     var budgetReached: Bool {
-        let summary = optimizer.summary
-        if let max = configuration.maxObservations, summary.successCount + summary.failureCount >= max { return true }
-        if let max = configuration.maxTotalCost, summary.cumulativeCost >= max { return true }
+        if let max = configuration.maxObservations, optimizer.observationCount >= max { return true }
+        if let max = configuration.maxTotalCost, optimizer.cumulativeCost >= max { return true }
         return false
     }
 
