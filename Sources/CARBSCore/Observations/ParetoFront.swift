@@ -69,11 +69,14 @@ enum Statistics {
     /// The `q` quantile of `values` with linear interpolation between order statistics (numpy's default).
     static func quantile(_ values: [Double], _ q: Double) -> Double {
         precondition(!values.isEmpty, "quantile of no values")
-        let sorted = values.sorted()
+        return quantile(sorted: values.sorted(), q)
+    }
+
+    /// The same for values already sorted in increasing order.
+    static func quantile(sorted: [Double], _ q: Double) -> Double {
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down))
         let upper = Swift.min(lower + 1, sorted.count - 1)
-        let fraction = position - Double(lower)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
     }
 }

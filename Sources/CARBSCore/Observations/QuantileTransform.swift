@@ -35,7 +35,7 @@ public struct QuantileTransform: Sendable, Hashable, Codable {
         let count = Swift.max(2, Int(Double(values.count).squareRoot()))
         references = (0..<count).map { Double($0) / Double(count - 1) }
         let sorted = values.sorted()
-        quantiles = references.map { QuantileTransform.sortedQuantile(sorted, $0) }
+        quantiles = references.map { Statistics.quantile(sorted: sorted, $0) }
         // Keep the quantiles monotone against rounding (scikit-learn does the same).
         for i in 1..<quantiles.count where quantiles[i] < quantiles[i - 1] {
             quantiles[i] = quantiles[i - 1]
@@ -96,13 +96,6 @@ public struct QuantileTransform: Sendable, Hashable, Codable {
         let span = xs[high] - xs[low]
         if span <= 0 { return ys[high] }
         return ys[low] + (ys[high] - ys[low]) * (x - xs[low]) / span
-    }
-
-    static func sortedQuantile(_ sorted: [Double], _ q: Double) -> Double {
-        let position = q * Double(sorted.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = Swift.min(lower + 1, sorted.count - 1)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
     }
 }
 
