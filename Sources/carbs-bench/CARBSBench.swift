@@ -7,6 +7,6 @@ struct CARBSBench: ParsableCommand {
         commandName: "carbs-bench",
         abstract: "Measure CARBS: frontier regret on the benchmark problems, and suggest latency.",
         discussion: "Build with `swift build -c release` before measuring.",
-        subcommands: [QualityCommand.self, LatencyCommand.self]
+        subcommands: [QualityCommand.self, SummarizeCommand.self, LatencyCommand.self]
     )
 }

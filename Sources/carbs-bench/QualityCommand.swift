@@ -8,7 +8,7 @@ import Synchronization
 struct QualityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quality",
-        abstract: "Run the benchmark problems and summarise frontier regret over seeds.",
+        abstract: "Run the benchmark problems and summarise capped and frontier regret over seeds.",
         discussion: """
             Writes one JSON-lines record file per run, <problem>_<mode>_<variant>_seed<k>.jsonl, into --out; \
             prints one progress line per finished run on stderr and a summary table on stdout.
@@ -18,8 +18,8 @@ struct QualityCommand: ParsableCommand {
     @Option(help: "Comma-separated problems.")
     var problems = "lr_width,branin_cost,hartmann6_cost"
 
-    @Option(help: "Comma-separated modes: sequential, parallel-8.")
-    var modes = "sequential,parallel-8"
+    @Option(help: "Comma-separated modes: sequential, parallel-8, parallel-32.")
+    var modes = "sequential,parallel-8,parallel-32"
 
     @Option(help: "Comma-separated variants: carbs (defaults), parity (referenceParity), random (baseline).")
     var variants = "carbs,parity,random"
@@ -133,35 +133,19 @@ struct QualityCommand: ParsableCommand {
         let spec = outcome.spec
         standardError(
             "[\(finished)/\(total)] \(spec.problem.name) \(spec.mode.rawValue) \(spec.variant.rawValue) seed \(spec.seed): "
-                + "frontier regret \(format(outcome.regret.mean)), \(outcome.regret.emptyLevelCount) empty levels, "
+                + "capped regret \(format(outcome.regret.cappedMean)), frontier regret \(format(outcome.regret.mean)), "
+                + "\(outcome.regret.emptyLevelCount) empty levels, "
                 + "\(String(format: "%.2f", outcome.wallSeconds)) s")
     }
 
     /// One row per problem × mode × variant: medians and spread over seeds.
     static func summaryTable(_ outcomes: [RunOutcome]) -> String {
-        var keys: [String] = []
-        var groups: [String: [RunOutcome]] = [:]
-        for outcome in outcomes {
-            let key = "\(outcome.spec.problem.name) | \(outcome.spec.mode.rawValue) | \(outcome.spec.variant.rawValue)"
-            if groups[key] == nil { keys.append(key) }
-            groups[key, default: []].append(outcome)
-        }
-        var lines = [
-            "| problem | mode | variant | seeds | median frontier regret | IQR | median empty levels | median suggest s |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for key in keys {
-            let group = groups[key]!
-            let regrets = group.map(\.regret.mean)
-            let empty = group.map { Double($0.regret.emptyLevelCount) }
-            let suggest = group.flatMap(\.suggestSeconds)
-            lines.append(
-                "| \(key) | \(group.count) | \(format(BenchmarkStatistics.median(regrets))) | "
-                    + "\(format(BenchmarkStatistics.interquartileRange(regrets))) | "
-                    + "\(format(BenchmarkStatistics.median(empty))) | "
-                    + "\(String(format: "%.3g", BenchmarkStatistics.median(suggest))) |")
-        }
-        return lines.joined(separator: "\n")
+        QualitySummary(runs: outcomes.map { outcome in
+            QualitySummary.Run(
+                problem: outcome.spec.problem.name, mode: outcome.spec.mode.rawValue,
+                variant: outcome.spec.variant.rawValue, seed: outcome.spec.seed, regret: outcome.regret,
+                suggestSeconds: outcome.suggestSeconds)
+        }).table
     }
 
     static func format(_ value: Double) -> String {

@@ -61,6 +61,27 @@ struct FrontierRegretTests {
         }
         let present = expected.compactMap { $0 }
         #expect(abs(regret.mean - present.reduce(0, +) / Double(present.count)) < 1e-9)
+
+        // Capped: the cap is the center's noise-free output, ((−5 + 3)² + 0.2) · 512 / 32 = 67.2. Empty levels
+        // and the cost-8 answer (76.8, worse than the cap) are charged cap − optimum; the rest as above.
+        #expect(abs(problem.regretCap - 67.2) < 1e-9)
+        var cappedExpected: [Double] = []
+        for (level, want) in zip(levels, expected) {
+            let optimum = 0.2 * 512 / min(level, 512)
+            cappedExpected.append(max(0, min(want.map { $0 + optimum } ?? .infinity, 67.2) - optimum))
+        }
+        for (got, want) in zip(regret.cappedRegrets, cappedExpected) {
+            #expect(abs(got - want) < 1e-9)
+        }
+        #expect(abs(regret.cappedMean - cappedExpected.reduce(0, +) / 20) < 1e-9)
+        #expect(regret.cappedMean > regret.mean)
+    }
+
+    @Test("the caps are the search centers' outputs from the benchmark page")
+    func capsMatchThePage() {
+        #expect(abs(LRWidthProblem().regretCap - 67.2) < 1e-9)
+        #expect(abs(BraninCostProblem().regretCap - 29.13) < 0.01)
+        #expect(abs(Hartmann6CostProblem().regretCap - -0.2053) < 0.001)
     }
 
     @Test("a run with no successful observation has infinite mean and 20 empty levels")
@@ -68,5 +89,8 @@ struct FrontierRegretTests {
         let regret = BraninCostProblem().frontierRegret(observations: [BenchmarkRecord]())
         #expect(regret.emptyLevelCount == 20)
         #expect(regret.mean == .infinity)
+        // Every level is charged cap − optimum, which is positive everywhere on branin_cost.
+        #expect(regret.cappedRegrets.allSatisfy { $0 > 0 })
+        #expect(regret.cappedMean.isFinite)
     }
 }

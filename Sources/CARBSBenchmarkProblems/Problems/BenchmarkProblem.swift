@@ -75,23 +75,34 @@ extension BenchmarkProblem {
         return value
     }
 
-    /// Frontier regret of a run (`docs/benchmarks.md`, "Quality figure").
+    /// The capped-regret ceiling: the noise-free output of the search center (`docs/benchmarks.md`).
+    public var regretCap: Double {
+        noiseFreeOutput(Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.center) }))
+    }
+
+    /// Frontier regret and capped regret of a run (`docs/benchmarks.md`, "Quality figure" and "Capped regret").
     ///
     /// At each of the 20 cost levels `C`, the run's answer is its best noise-free output among successful
-    /// observations with cost ≤ `C`; regret(C) = answer − `optimum(atCost: C)`. The figure is the mean regret
-    /// over the levels where some observation exists, plus the count of levels with none. Failed observations
-    /// are excluded. Costs are the recorded ones; outputs are recomputed noise-free from the recorded parameters.
+    /// observations with cost ≤ `C`; regret(C) = answer − `optimum(atCost: C)`. Frontier regret is the mean regret
+    /// over the levels where some observation exists, plus the count of levels with none. Capped regret at every
+    /// level is `max(0, min(answer, cap) − optimum(C))` with an empty level's answer taken as ∞, and its mean runs
+    /// over all 20 levels. Failed observations are excluded. Costs are the recorded ones; outputs are recomputed
+    /// noise-free from the recorded parameters.
     public func frontierRegret(observations: some Sequence<BenchmarkRecord>) -> FrontierRegret {
         let points = observations.compactMap { record -> (cost: Double, output: Double)? in
             guard !record.failed, let cost = record.cost else { return nil }
             return (cost, noiseFreeOutput(record.params))
         }
         let levels = costLevels
-        let regrets = levels.map { level -> Double? in
-            let answers = points.lazy.filter { $0.cost <= level }.map(\.output)
-            guard let answer = answers.min() else { return nil }
-            return answer - optimum(atCost: level)
+        let cap = regretCap
+        var regrets: [Double?] = []
+        var capped: [Double] = []
+        for level in levels {
+            let answer = points.lazy.filter { $0.cost <= level }.map(\.output).min()
+            let optimum = optimum(atCost: level)
+            regrets.append(answer.map { $0 - optimum })
+            capped.append(max(0, min(answer ?? .infinity, cap) - optimum))
         }
-        return FrontierRegret(levels: levels, regrets: regrets)
+        return FrontierRegret(levels: levels, regrets: regrets, cappedRegrets: capped)
     }
 }

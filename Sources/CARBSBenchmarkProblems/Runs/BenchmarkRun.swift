@@ -6,12 +6,15 @@ public enum BenchmarkMode: String, CaseIterable, Sendable, Codable {
     case sequential
     /// Eight runs always pending: ask for 8, then each time one result is observed, ask for one more.
     case parallel8 = "parallel-8"
+    /// Thirty-two runs always pending (a fleet of 32 workers), the same protocol as parallel-8.
+    case parallel32 = "parallel-32"
 
     /// How many suggestions are pending at once.
     public var pendingCount: Int {
         switch self {
         case .sequential: 1
         case .parallel8: 8
+        case .parallel32: 32
         }
     }
 }
