@@ -25,7 +25,8 @@ extension CARBSBenchmarkOptimizer {
     /// Ablations of the `carbs` variant without rebuilding: `CARBS_BENCH_OPTIONS="key=value,..."` with keys
     /// `output_scaling` (plotting_positions | reference), `hyperparameters` (fitted | reference_parity),
     /// `exploration_bias`, `initial_search_radius`, `num_random_samples`, `resample_frequency`,
-    /// `min_pareto_cost_fraction`, `clamp_ei` (true | false).
+    /// `min_pareto_cost_fraction`, `clamp_ei`, `adaptive_radius`, `impute_failures` (true | false),
+    /// `pending_estimator` (thompson | mean), `cost_strata_share`, `radius_spread`, `stratum_exploration_bias`, `random_phase_widening`.
     static func applyOverrides(to configuration: inout CARBSConfiguration) throws {
         guard let text = ProcessInfo.processInfo.environment["CARBS_BENCH_OPTIONS"], !text.isEmpty else { return }
         for pair in text.split(separator: ",") {
@@ -46,6 +47,14 @@ extension CARBSBenchmarkOptimizer {
                 configuration.minParetoCostFraction = Double(value) ?? configuration.minParetoCostFraction
             case "clamp_ei": configuration.clampEIAtRandomParetoCost = value == "true"
             case "adaptive_radius": configuration.adaptiveSearchRadius = value == "true"
+            case "cost_strata_share": configuration.costStrataShare = Double(value) ?? configuration.costStrataShare
+            case "pending_estimator": configuration.pendingEstimator = value == "mean" ? .mean : .thompson
+            case "random_phase_widening":
+                configuration.randomPhaseWidening = Double(value) ?? configuration.randomPhaseWidening
+            case "stratum_exploration_bias":
+                configuration.stratumExplorationBias = Double(value) ?? configuration.stratumExplorationBias
+            case "radius_spread": configuration.radiusSpread = Double(value) ?? configuration.radiusSpread
+            case "impute_failures": configuration.imputeFailures = value == "true"
             default: throw ValidationError("CARBS_BENCH_OPTIONS: unknown key \(key)")
             }
         }

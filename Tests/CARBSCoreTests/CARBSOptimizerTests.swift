@@ -236,7 +236,7 @@ struct CARBSOptimizerTests {
 
     @Test("a warm start of many runs is not followed by a burst of resamples")
     func warmStartResampleCadence() throws {
-        var optimizer = try makeOptimizer()
+        var optimizer = try makeOptimizer { $0.resampleFrequency = 5 }
         var noise = SeededGenerator(seed: 4)
         var generator = SeededGenerator(seed: 8)
         let history = (0..<40).map { _ -> HistoricalObservation in

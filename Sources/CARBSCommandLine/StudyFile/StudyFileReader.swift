@@ -140,7 +140,8 @@ struct StudyFileReader {
                 "seed", "num_random_samples", "initial_search_radius", "exploration_bias", "num_candidates_per_dim",
                 "resample_frequency", "max_suggestion_cost", "min_pareto_cost_fraction", "conservative_pareto",
                 "clamp_ei_at_random_pareto_cost", "pending_estimator", "hyperparameters", "fit_iterations",
-                "max_fit_points",
+                "max_fit_points", "cost_strata_share", "stratum_exploration_bias", "radius_spread",
+                "random_phase_widening", "adaptive_search_radius",
             ])
         if let seed = integer(map["seed"], "optimizer.seed", minimum: 0) { configuration.seed = UInt64(seed) }
         if let value = integer(map["num_random_samples"], "optimizer.num_random_samples", minimum: 1) {
@@ -194,6 +195,33 @@ struct StudyFileReader {
         }
         if let value = integer(map["max_fit_points"], "optimizer.max_fit_points", minimum: 8) {
             configuration.maxFitPoints = value
+        }
+        if let value = number(map["cost_strata_share"], "optimizer.cost_strata_share") {
+            if value < 0 || value > 1 {
+                problems.append("optimizer.cost_strata_share: \(value) is not allowed (must be in [0, 1])")
+            } else {
+                configuration.costStrataShare = value
+            }
+        }
+        if let value = number(map["stratum_exploration_bias"], "optimizer.stratum_exploration_bias") {
+            configuration.stratumExplorationBias = value
+        }
+        if let value = number(map["radius_spread"], "optimizer.radius_spread") {
+            if value < 1 {
+                problems.append("optimizer.radius_spread: \(value) is not allowed (must be ≥ 1)")
+            } else {
+                configuration.radiusSpread = value
+            }
+        }
+        if let value = number(map["random_phase_widening"], "optimizer.random_phase_widening") {
+            if value < 0 || value > 2 {
+                problems.append("optimizer.random_phase_widening: \(value) is not allowed (must be in [0, 2])")
+            } else {
+                configuration.randomPhaseWidening = value
+            }
+        }
+        if let value = boolean(map["adaptive_search_radius"], "optimizer.adaptive_search_radius") {
+            configuration.adaptiveSearchRadius = value
         }
     }
 

@@ -44,11 +44,11 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// Candidates drawn per dimension for each suggestion.
     public var numCandidatesPerDim: Int = 100
     /// Re-run the least-sampled Pareto point every this many successes; 0 disables resampling.
-    public var resampleFrequency: Int = 5
+    public var resampleFrequency: Int = 0
     /// Candidates predicted to cost more than this are never suggested.
     public var maxSuggestionCost: Double? = nil
     /// The cost quantile below which the first Pareto point is chosen (the cheap floor).
-    public var minParetoCostFraction: Double = 0.2
+    public var minParetoCostFraction: Double = 0
     /// Whether a single lucky observation needs to beat the previous Pareto point's best single output.
     public var conservativePareto: Bool = true
     /// Whether to raise each candidate's Pareto value to the curve at a random cost threshold.
@@ -62,6 +62,19 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// Whether failed runs also enter the output model, at the worst observed output (the reference leaves
     /// them to the failure model alone).
     public var imputeFailures: Bool = true
+    /// The share of acquisition suggestions that aim at a stratum of log cost (successive ones, and the points of
+    /// a batch, at different strata spanning past both ends of the observed costs), from origins moved to that
+    /// cost; the others search around every Pareto group with the random Pareto-cost clamp, as the reference
+    /// does. 0 turns stratification off.
+    public var costStrataShare: Double = 0.75
+    /// When a parallel study asks for more random-phase points than `num_random_samples` before results arrive,
+    /// the design's radius grows like (point number / `num_random_samples`) to this power; 0 keeps it fixed.
+    public var randomPhaseWidening: Double = 1
+    /// The exploration bias of stratified suggestions (their band already spreads the search).
+    public var stratumExplorationBias: Double = 0
+    /// Each acquisition suggestion's search radius is the adaptive radius times a factor drawn log-uniformly
+    /// from [1, `radiusSpread`] (in a low-discrepancy order over successive suggestions); 1 keeps one radius.
+    public var radiusSpread: Double = 3
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
@@ -80,6 +93,11 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         configuration.outputScaling = .reference
         configuration.adaptiveSearchRadius = false
         configuration.imputeFailures = false
+        configuration.costStrataShare = 0
+        configuration.randomPhaseWidening = 0
+        configuration.radiusSpread = 1
+        configuration.minParetoCostFraction = 0.2
+        configuration.resampleFrequency = 5
         return configuration
     }
 
@@ -94,6 +112,9 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
             throw fail("initial_search_radius", initialSearchRadius, "must be a finite number > 0")
         }
         guard explorationBias.isFinite else { throw fail("exploration_bias", explorationBias, "must be finite") }
+        guard stratumExplorationBias.isFinite else {
+            throw fail("stratum_exploration_bias", stratumExplorationBias, "must be finite")
+        }
         guard numCandidatesPerDim >= 1 else {
             throw fail("num_candidates_per_dim", numCandidatesPerDim, "must be ≥ 1")
         }
@@ -106,7 +127,55 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         guard minParetoCostFraction >= 0, minParetoCostFraction < 1 else {
             throw fail("min_pareto_cost_fraction", minParetoCostFraction, "must be in [0, 1)")
         }
+        guard costStrataShare >= 0, costStrataShare <= 1 else {
+            throw fail("cost_strata_share", costStrataShare, "must be in [0, 1]")
+        }
+        guard radiusSpread.isFinite, radiusSpread >= 1 else {
+            throw fail("radius_spread", radiusSpread, "must be a finite number ≥ 1")
+        }
+        guard randomPhaseWidening.isFinite, randomPhaseWidening >= 0, randomPhaseWidening <= 2 else {
+            throw fail("random_phase_widening", randomPhaseWidening, "must be in [0, 2]")
+        }
         guard fitIterations >= 0 else { throw fail("fit_iterations", fitIterations, "must be ≥ 0") }
         guard maxFitPoints >= 8 else { throw fail("max_fit_points", maxFitPoints, "must be ≥ 8") }
+    }
+}
+
+extension CARBSConfiguration {
+    /// Decodes a configuration; fields added after the first release may be missing.
+    ///
+    /// A configuration saved before cost stratification, the radius spread and the widening random phase existed
+    /// decodes with all three off, so a restored study goes on exactly as it was saved (its stored values of the
+    /// older fields, such as `resampleFrequency`, are kept as they are).
+    /// - Throws: `DecodingError` when a field is present but of the wrong type, or `direction`/`seed` is missing.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            direction: try container.decode(Direction.self, forKey: .direction),
+            seed: try container.decode(UInt64.self, forKey: .seed))
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        numRandomSamples = try value(.numRandomSamples, numRandomSamples)
+        initialSearchRadius = try value(.initialSearchRadius, initialSearchRadius)
+        explorationBias = try value(.explorationBias, explorationBias)
+        numCandidatesPerDim = try value(.numCandidatesPerDim, numCandidatesPerDim)
+        resampleFrequency = try value(.resampleFrequency, resampleFrequency)
+        maxSuggestionCost = try container.decodeIfPresent(Double.self, forKey: .maxSuggestionCost)
+        minParetoCostFraction = try value(.minParetoCostFraction, minParetoCostFraction)
+        conservativePareto = try value(.conservativePareto, conservativePareto)
+        clampEIAtRandomParetoCost = try value(.clampEIAtRandomParetoCost, clampEIAtRandomParetoCost)
+        pendingEstimator = try value(.pendingEstimator, pendingEstimator)
+        hyperparameterMode = try value(.hyperparameterMode, hyperparameterMode)
+        outputScaling = try value(.outputScaling, outputScaling)
+        adaptiveSearchRadius = try value(.adaptiveSearchRadius, adaptiveSearchRadius)
+        imputeFailures = try value(.imputeFailures, imputeFailures)
+        // Absent in configurations saved before these existed: off, as they were then.
+        costStrataShare = try value(.costStrataShare, 0)
+        randomPhaseWidening = try value(.randomPhaseWidening, 0)
+        stratumExplorationBias = try value(.stratumExplorationBias, stratumExplorationBias)
+        radiusSpread = try value(.radiusSpread, 1)
+        fitIterations = try value(.fitIterations, fitIterations)
+        maxFitPoints = try value(.maxFitPoints, maxFitPoints)
     }
 }

@@ -23,11 +23,10 @@ extension CARBSOptimizer {
     /// the intended number of candidates however many fall outside the bounds.
     /// - Returns: admissible candidates as rows, possibly fewer than the target (none when every draw left the
     ///   bounds).
-    mutating func generateCandidates(around origins: [[Double]]) -> [[Double]] {
+    mutating func generateCandidates(around origins: [[Double]], radius: Double) -> [[Double]] {
         let d = dimensions
         let target = configuration.numCandidatesPerDim * d
         let maxRounds = 1 << min(d, 6)
-        let radius = state.searchRadius
         var candidates: [[Double]] = []
         candidates.reserveCapacity(target)
         var round = 0
@@ -46,6 +45,17 @@ extension CARBSOptimizer {
             }
         }
         return candidates
+    }
+
+    /// The search radius of the next acquisition suggestion: the adaptive radius times a factor that successive
+    /// suggestions (and the points of a batch) draw log-uniformly from [1, `radius_spread`] in a low-discrepancy
+    /// order, so that some look further afield while others refine.
+    func suggestionRadius() -> Double {
+        let spread = configuration.radiusSpread
+        guard spread > 1 else { return state.searchRadius }
+        var u = Self.radicalInverse(state.suggestionCount, base: 3) + state.randomPhaseShift[1 % dimensions]
+        u -= u.rounded(.down)
+        return state.searchRadius * exp(u * log(spread))
     }
 
     /// A random admissible point around the origins (the fallback of section 6.5); the first origin itself if
@@ -75,6 +85,12 @@ extension CARBSOptimizer {
         }
         let d = dimensions
         let primes = Self.primes(count: d)
+        // Past the first `num_random_samples` points (a parallel study asks for more before any result is in),
+        // the design widens like a power (`random_phase_widening`) of the number of points, so a fleet's first batch spans a
+        // neighbourhood (and a range of costs) that grows with the fleet instead of piling up around the center.
+        let ordinal = state.outstanding.count + state.successes.count + state.failures.count + 1
+        let widening = max(
+            1, pow(Double(ordinal) / Double(configuration.numRandomSamples), configuration.randomPhaseWidening))
         for _ in 0..<1000 {
             state.randomPhaseIndex += 1
             var point = state.searchCenter
@@ -82,7 +98,7 @@ extension CARBSOptimizer {
                 var u = Self.radicalInverse(state.randomPhaseIndex, base: primes[k]) + state.randomPhaseShift[k]
                 u -= u.rounded(.down)
                 u = 0.15 + 0.7 * u
-                point[k] += state.searchRadius * Normal.quantile(u)
+                point[k] += widening * state.searchRadius * Normal.quantile(u)
             }
             if let valid = admissible(point), !taken.contains(valid.map(ObservationGroup.quantize)) {
                 return valid

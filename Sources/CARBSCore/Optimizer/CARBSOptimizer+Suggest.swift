@@ -43,9 +43,14 @@ extension CARBSOptimizer {
         }
         try fantasizePending(&batch)
         let models = batch.models!
-        let origins = models.front.groups.map(\.input)
-        let candidates = generateCandidates(around: origins)
-        guard let choice = choose(among: candidates, origins: origins, models: models, fantasy: batch.fantasyModel!)
+        let stratum = costStratum(models: models).map { reachableStratum($0, models: models) }
+        let origins = stratum.map { stratumOrigins(for: $0, models: models) } ?? models.front.groups.map(\.input)
+        let radius = suggestionRadius()
+        let candidates = generateCandidates(around: origins, radius: radius)
+        guard
+            let choice = choose(
+                among: candidates, origins: origins, radius: radius, models: models, fantasy: batch.fantasyModel!,
+                stratum: stratum)
         else {
             return issue(sample(around: origins), origin: .fallback)
         }
@@ -111,8 +116,14 @@ extension CARBSOptimizer {
     /// costs, search probability). Candidates are scored exactly in decreasing order of that bound, in blocks,
     /// until the next bound cannot beat the best exact score. The result is the same argmax (ties to the lowest
     /// index) as scoring everything.
+    ///
+    /// With a cost stratum, only candidates whose predicted cost lies in its band compete (or, when too few do,
+    /// those nearest to it), the random Pareto-cost clamp is off, and a candidate predicted cheaper than every
+    /// Pareto group is measured against the lowest observed output: at a cost where nothing has been observed,
+    /// any success extends the frontier.
     private mutating func choose(
-        among candidates: [[Double]], origins: [[Double]], models: SurrogateModels, fantasy: GaussianProcess
+        among candidates: [[Double]], origins: [[Double]], radius: Double, models: SurrogateModels,
+        fantasy: GaussianProcess, stratum: CostStratum?
     ) -> (point: [Double], prediction: Prediction)? {
         guard !candidates.isEmpty else { return nil }
         let d = dimensions
@@ -128,17 +139,23 @@ extension CARBSOptimizer {
         var paretoValues = models.pareto.posterior(
             at: Matrix(rows: m, columns: 1, elements: clampedCosts), includeVariance: false
         ).mean
-        if configuration.clampEIAtRandomParetoCost, let floor = randomParetoFloor(models) {
+        var eligible = [Bool](repeating: true, count: m)
+        if let stratum {
+            for i in 0..<m where costMean[i] < range.lowerBound {
+                paretoValues[i] = models.lowestTarget
+            }
+            eligible = Self.eligibility(costs: costMean, in: stratum)
+        } else if configuration.clampEIAtRandomParetoCost, let floor = randomParetoFloor(models) {
             paretoValues = paretoValues.map { max($0, floor) }
         }
 
+        let bias = stratum == nil ? configuration.explorationBias : configuration.stratumExplorationBias
         // Cheap terms for every candidate, and the upper bound of its log acquisition.
-        let radius = state.searchRadius
         let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
         let maxCost = configuration.maxSuggestionCost
         var logSearch = [Double](repeating: -.infinity, count: m)
         var bound = [Double](repeating: -.infinity, count: m)
-        for i in 0..<m {
+        for i in 0..<m where eligible[i] {
             if let maxCost, !(models.costTransform.inverse(costMean[i]) < maxCost) { continue }
             var nearest = Double.infinity
             for origin in origins {
@@ -153,7 +170,7 @@ extension CARBSOptimizer {
             bound[i] =
                 Acquisition.logExpectedImprovement(
                     mean: outputMean[i], standardDeviation: max(priorVariance[i], 0).squareRoot(),
-                    threshold: paretoValues[i] + configuration.explorationBias) + logSearch[i]
+                    threshold: paretoValues[i] + bias) + logSearch[i]
         }
         let order = (0..<m).filter { bound[$0] > -.infinity }.sorted { (bound[$0], -$0) > (bound[$1], -$1) }
 
@@ -183,7 +200,7 @@ extension CARBSOptimizer {
             for (j, i) in indices.enumerated() {
                 let sd = max(variance[j], 0).squareRoot()
                 let logEI = Acquisition.logExpectedImprovement(
-                    mean: outputMean[i], standardDeviation: sd, threshold: paretoValues[i] + configuration.explorationBias)
+                    mean: outputMean[i], standardDeviation: sd, threshold: paretoValues[i] + bias)
                 let score = logEI + logSearch[i] + logSuccess[j]
                 // NaN never wins: comparisons with it are false. Ties go to the lower index.
                 if score > best || (score == best && i < bestIndex) {
@@ -201,6 +218,17 @@ extension CARBSOptimizer {
             expectedImprovement: exp(bestDetails.logEI), successProbability: bestDetails.success,
             searchProbability: exp(logSearch[bestIndex]))
         return (candidates[bestIndex], prediction)
+    }
+
+    /// Which candidates compete for a stratum: those predicted inside its band, or, when fewer than
+    /// `max(8, m / 20)` are, that many nearest to it.
+    static func eligibility(costs: [Double], in stratum: CostStratum) -> [Bool] {
+        let m = costs.count
+        let distances = costs.map { stratum.distance($0) }
+        let minimum = min(m, max(8, m / 20))
+        if distances.count(where: { $0 == 0 }) >= minimum { return distances.map { $0 == 0 } }
+        let nearest = Set((0..<m).sorted { (distances[$0], $0) < (distances[$1], $1) }.prefix(minimum))
+        return (0..<m).map { nearest.contains($0) }
     }
 
     /// With `clamp_ei_at_random_pareto_cost`: the Pareto model's value at a cost drawn log-uniformly between the

@@ -14,6 +14,8 @@ struct SurrogateModels {
     var failure: GaussianProcess?
     /// The Pareto groups the candidates are generated around.
     var front: ParetoFront
+    /// The lowest (worst) surrogate output of the successes.
+    var lowestTarget: Double
 }
 
 extension CARBSOptimizer {
@@ -82,7 +84,8 @@ extension CARBSOptimizer {
         let range = (paretoX.min() ?? 0)...(paretoX.max() ?? 0)
         return SurrogateModels(
             output: output, outputTransform: outputTransform, cost: cost, costTransform: costTransform,
-            pareto: pareto, paretoRange: range, failure: failure, front: front)
+            pareto: pareto, paretoRange: range, failure: failure, front: front,
+            lowestTarget: outputTargets.min() ?? 0)
     }
 
     /// Initial lengthscale of the 1-D Pareto model, in scaled-log-cost units (the range is [−1, 1]).
