@@ -62,6 +62,27 @@ struct StudyFileTests {
         #expect(lost == [75, 99])
     }
 
+    @Test("the search settings of the optimizer section are read")
+    func searchSettings() throws {
+        let yaml = Self.valid.replacingOccurrences(
+            of: "seed: 7",
+            with: """
+                seed: 7
+                  cost_strata_share: 0.5
+                  stratum_exploration_bias: 0.25
+                  radius_spread: 2
+                  random_phase_widening: 0
+                  adaptive_search_radius: false
+                """)
+        let configuration = try StudyFile.parse(yaml: yaml).configuration
+        #expect(configuration.costStrataShare == 0.5 && configuration.stratumExplorationBias == 0.25)
+        #expect(configuration.radiusSpread == 2 && configuration.randomPhaseWidening == 0)
+        #expect(!configuration.adaptiveSearchRadius)
+        // Left out, they keep the library's defaults.
+        let defaults = try StudyFile.parse(yaml: Self.valid).configuration
+        #expect(defaults.costStrataShare == CARBSConfiguration(direction: .minimize).costStrataShare)
+    }
+
     @Test("a mistake names its path, the value and what is allowed")
     func pathValueAllowed() {
         let yaml = Self.valid.replacingOccurrences(of: "{space: log, min: 4,", with: "{space: log, min: -3,")
@@ -76,6 +97,8 @@ struct StudyFileTests {
         ("pending_estimator: mean", "pending_estimator: median", "optimizer.pending_estimator: \"median\" is not allowed (thompson or mean)"),
         ("lease_seconds: 60", "lease_secs: 60", "lease_secs: is not a known setting"),
         ("{space: logit, center: 0.1", "{space: logit, center: 1.5", "parameters.dropout.center: 1.5 is not allowed for a logit space"),
+        ("seed: 7", "seed: 7\n  radius_spread: 0.5", "optimizer.radius_spread: 0.5 is not allowed (must be ≥ 1)"),
+        ("seed: 7", "seed: 7\n  cost_strata_share: 2", "optimizer.cost_strata_share: 2.0 is not allowed (must be in [0, 1])"),
     ])
     func mistakes(original: String, replacement: String, expected: String) {
         let found = problems(Self.valid.replacingOccurrences(of: original, with: replacement))
