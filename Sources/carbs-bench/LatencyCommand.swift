@@ -16,9 +16,10 @@ struct LatencyCommand: ParsableCommand {
         abstract: "Time suggest(count: 1) with n observations, d dimensions and p pending runs.",
         discussion: """
             With none of --observations/--dims/--pending, runs the grid n ∈ {10, 100, 500, 1000, 2000} × \
-            d ∈ {2, 7, 20} with 8 pending, each configuration in a fresh child process (so its peak memory is its \
-            own). Each configuration prints one JSON line: observations, dims, pending, p50_seconds, p95_seconds, \
-            peak_rss_bytes.
+            d ∈ {2, 7, 20} with 8 pending, then n ∈ {5000, 10000} × d ∈ {7, 20} × {8, 32} pending, each \
+            configuration in a fresh child process (so its peak memory is its own). Each configuration prints one \
+            JSON line: observations, dims, pending, batch, p50_seconds, p95_seconds, peak_rss_bytes, and \
+            restore_seconds (encoding the optimizer's snapshot as JSON, decoding it and restoring from it).
 
             A configuration builds CARBS on the synthetic problem of LatencyProblem.swift (dimensions cycling \
             through log unbounded, linear bounded, log integer bounded, linear unbounded), warm-starts it with n \
@@ -28,9 +29,19 @@ struct LatencyCommand: ParsableCommand {
             """
     )
 
-    static let gridObservations = [10, 100, 500, 1000, 2000]
-    static let gridDimensions = [2, 7, 20]
-    static let gridPending = 8
+    /// The grid: (observations, dimensions, pending) in the order run.
+    static var grid: [(Int, Int, Int)] {
+        var grid: [(Int, Int, Int)] = []
+        for dimensions in [2, 7, 20] {
+            for observations in [10, 100, 500, 1000, 2000] { grid.append((observations, dimensions, 8)) }
+        }
+        for dimensions in [7, 20] {
+            for observations in [5000, 10000] {
+                for pending in [8, 32] { grid.append((observations, dimensions, pending)) }
+            }
+        }
+        return grid
+    }
 
     @Option(help: "Observations in the history (one configuration).")
     var observations: Int?
@@ -47,11 +58,18 @@ struct LatencyCommand: ParsableCommand {
     @Option(help: "Seed of the optimizer and of the synthetic history.")
     var seed: UInt64 = 0
 
+    @Option(help: "Suggestions per timed suggest call (default 1): e.g. 32 times choosing a whole batch.")
+    var batch = 1
+
+    @Flag(help: "Fit the models to every observation (no local training set), for comparison.")
+    var exact = false
+
     func validate() throws {
         if let observations, observations < 1 { throw ValidationError("--observations: \(observations) is below 1") }
         if let dims, dims < 1 { throw ValidationError("--dims: \(dims) is below 1") }
         if let pending, pending < 0 { throw ValidationError("--pending: \(pending) is below 0") }
         if let repeats, repeats < 1 { throw ValidationError("--repeats: \(repeats) is below 1") }
+        guard batch >= 1 else { throw ValidationError("--batch: \(batch) is below 1") }
     }
 
     func run() throws {
@@ -68,36 +86,36 @@ struct LatencyCommand: ParsableCommand {
     /// Runs each grid configuration in a child process of this executable and relays its JSON line.
     func runGrid() throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        for dimensions in Self.gridDimensions {
-            for observations in Self.gridObservations {
-                var arguments = [
-                    "latency", "--observations", "\(observations)", "--dims", "\(dimensions)",
-                    "--pending", "\(Self.gridPending)", "--seed", "\(seed)",
-                ]
-                if let repeats { arguments += ["--repeats", "\(repeats)"] }
-                let child = Process()
-                child.executableURL = executable
-                child.arguments = arguments
-                let output = Pipe()
-                child.standardOutput = output
-                child.standardError = FileHandle.standardError
-                try child.run()
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                child.waitUntilExit()
-                guard child.terminationStatus == 0 else {
-                    throw ValidationError(
-                        "latency n=\(observations) d=\(dimensions): child exited with \(child.terminationStatus)")
-                }
-                FileHandle.standardOutput.write(data)
+        for (observations, dimensions, pending) in Self.grid {
+            var arguments = [
+                "latency", "--observations", "\(observations)", "--dims", "\(dimensions)",
+                "--pending", "\(pending)", "--seed", "\(seed)", "--batch", "\(batch)",
+            ]
+            if exact { arguments.append("--exact") }
+            if let repeats { arguments += ["--repeats", "\(repeats)"] }
+            let child = Process()
+            child.executableURL = executable
+            child.arguments = arguments
+            let output = Pipe()
+            child.standardOutput = output
+            child.standardError = FileHandle.standardError
+            try child.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0 else {
+                throw ValidationError(
+                    "latency n=\(observations) d=\(dimensions): child exited with \(child.terminationStatus)")
             }
+            FileHandle.standardOutput.write(data)
         }
     }
 
     /// Measures one configuration and returns its JSON line.
     func measure(observations: Int, dimensions: Int, pending: Int) throws -> String {
         let problem = LatencyProblem(dimensions: dimensions)
-        var optimizer = try CARBSOptimizer(
-            configuration: CARBSConfiguration(direction: .minimize, seed: seed), parameters: problem.parameters)
+        var configuration = CARBSConfiguration(direction: .minimize, seed: seed)
+        if exact { configuration.maxModelPoints = .max }
+        var optimizer = try CARBSOptimizer(configuration: configuration, parameters: problem.parameters)
         var history = RandomSearch(parameters: problem.parameters, seed: seed ^ 0x6869_7374)  // "hist"
         var noise = SeededGenerator(seed: seed ^ 0x6E6F_6973)  // "nois"
         for suggestion in history.suggest(count: observations) {
@@ -121,7 +139,7 @@ struct LatencyCommand: ParsableCommand {
         while seconds.count < repeats, attempts < 10 * repeats {
             attempts += 1
             let start = clock.now
-            let suggestion = try optimizer.suggest(count: 1)
+            let suggestion = try optimizer.suggest(count: batch)
             let elapsed = (clock.now - start).seconds
             for made in suggestion { optimizer.forget(made.id) }
             // Only model-based suggestions count: a resample or random-phase point would flatter the figure.
@@ -134,8 +152,22 @@ struct LatencyCommand: ParsableCommand {
         }
         let p50 = BenchmarkStatistics.quantile(seconds, 0.5)
         let p95 = BenchmarkStatistics.quantile(seconds, 0.95)
-        return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),"
-            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"peak_rss_bytes\":\(Self.peakResidentBytes())}"
+        let peak = Self.peakResidentBytes()
+        // Restoring: the snapshot as JSON and back, then an optimizer from it (what a restarted service does).
+        let start = clock.now
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let data = try encoder.encode(optimizer.snapshot)
+        let restored = try CARBSOptimizer(restoring: decoder.decode(CARBSOptimizer.Snapshot.self, from: data))
+        let restoreSeconds = (clock.now - start).seconds
+        precondition(restored.snapshot == optimizer.snapshot, "the restored optimizer differs")
+        return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),\"batch\":\(batch),"
+            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"peak_rss_bytes\":\(peak),"
+            + "\"restore_seconds\":\(restoreSeconds)}"
     }
 
     /// The process's peak resident set size in bytes (`getrusage`'s `ru_maxrss` is in kibibytes on Linux).

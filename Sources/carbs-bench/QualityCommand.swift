@@ -33,9 +33,13 @@ struct QualityCommand: ParsableCommand {
     @Option(help: "Runs executed at once, on separate threads.")
     var jobs = 1
 
+    @Option(help: "Observations per run (the benchmark's is 100).")
+    var observations = 100
+
     func validate() throws {
         _ = try parsedRuns()
         guard jobs >= 1 else { throw ValidationError("--jobs: \(jobs) is below 1") }
+        guard observations >= 1 else { throw ValidationError("--observations: \(observations) is below 1") }
     }
 
     /// One run to make: problem, mode, variant, seed.
@@ -44,6 +48,7 @@ struct QualityCommand: ParsableCommand {
         var mode: BenchmarkMode
         var variant: BenchmarkVariant
         var seed: UInt64
+        var observations = 100
 
         var fileName: String { "\(problem.name)_\(mode.rawValue)_\(variant.rawValue)_seed\(seed).jsonl" }
     }
@@ -70,7 +75,10 @@ struct QualityCommand: ParsableCommand {
             for mode in modeList {
                 for variant in variantList {
                     for seed in seedList {
-                        specs.append(RunSpec(problem: problem, mode: mode, variant: variant, seed: seed))
+                        specs.append(
+                            RunSpec(
+                                problem: problem, mode: mode, variant: variant, seed: seed,
+                                observations: observations))
                     }
                 }
             }
@@ -120,7 +128,9 @@ struct QualityCommand: ParsableCommand {
     static func execute(_ spec: RunSpec, directory: URL) throws -> RunOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        let records = try BenchmarkRun(problem: spec.problem, mode: spec.mode, seed: spec.seed).run(spec.variant)
+        let records = try BenchmarkRun(
+            problem: spec.problem, mode: spec.mode, seed: spec.seed, observationCount: spec.observations
+        ).run(spec.variant)
         let wallSeconds = (clock.now - start).seconds
         try BenchmarkRecord.jsonLines(records).write(
             to: directory.appendingPathComponent(spec.fileName), atomically: true, encoding: .utf8)

@@ -73,11 +73,12 @@ struct StudyFileTests {
                   radius_spread: 2
                   random_phase_widening: 0
                   adaptive_search_radius: false
+                  max_model_points: 500
                 """)
         let configuration = try StudyFile.parse(yaml: yaml).configuration
         #expect(configuration.costStrataShare == 0.5 && configuration.stratumExplorationBias == 0.25)
         #expect(configuration.radiusSpread == 2 && configuration.randomPhaseWidening == 0)
-        #expect(!configuration.adaptiveSearchRadius)
+        #expect(!configuration.adaptiveSearchRadius && configuration.maxModelPoints == 500)
         // Left out, they keep the library's defaults.
         let defaults = try StudyFile.parse(yaml: Self.valid).configuration
         #expect(defaults.costStrataShare == CARBSConfiguration(direction: .minimize).costStrataShare)

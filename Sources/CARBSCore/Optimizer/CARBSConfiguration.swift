@@ -75,6 +75,9 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// Each acquisition suggestion's search radius is the adaptive radius times a factor drawn log-uniformly
     /// from [1, `radiusSpread`] (in a low-discrepancy order over successive suggestions); 1 keeps one radius.
     public var radiusSpread: Double = 3
+    /// At most this many observations enter the surrogate models: beyond it, every Pareto member and the
+    /// observations nearest the Pareto groups and pending runs (in lengthscale-scaled distance).
+    public var maxModelPoints: Int = 1000
     /// L-BFGS iterations per hyperparameter fit (fitted mode).
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
@@ -96,6 +99,7 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         configuration.costStrataShare = 0
         configuration.randomPhaseWidening = 0
         configuration.radiusSpread = 1
+        configuration.maxModelPoints = .max
         configuration.minParetoCostFraction = 0.2
         configuration.resampleFrequency = 5
         return configuration
@@ -138,6 +142,7 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         }
         guard fitIterations >= 0 else { throw fail("fit_iterations", fitIterations, "must be ≥ 0") }
         guard maxFitPoints >= 8 else { throw fail("max_fit_points", maxFitPoints, "must be ≥ 8") }
+        guard maxModelPoints >= 16 else { throw fail("max_model_points", maxModelPoints, "must be ≥ 16") }
     }
 }
 
@@ -177,5 +182,7 @@ extension CARBSConfiguration {
         radiusSpread = try value(.radiusSpread, 1)
         fitIterations = try value(.fitIterations, fitIterations)
         maxFitPoints = try value(.maxFitPoints, maxFitPoints)
+        // Absent before the local training set existed: every observation, as then.
+        maxModelPoints = try value(.maxModelPoints, Int.max)
     }
 }

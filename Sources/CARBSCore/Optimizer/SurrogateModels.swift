@@ -19,21 +19,29 @@ struct SurrogateModels {
 }
 
 extension CARBSOptimizer {
-    /// Fits the four surrogates to the current observations (not to outstanding suggestions).
+    /// Fits the four surrogates to the current observations (not to outstanding suggestions): to all of them, or
+    /// beyond `max_model_points` to the local training set.
     ///
     /// In fitted mode each model's hyperparameters are MAP-II estimates warm-started from the previous fit;
     /// in reference-parity mode they are the reference's effective constants.
     mutating func fitSurrogates() throws(CARBSError) -> SurrogateModels {
         let sign = configuration.direction.sign
-        let successes = state.successes
         let d = dimensions
+        let front = paretoFront(conservative: configuration.conservativePareto)
+        let local = localTrainingSet(front: front)
+        let successes = local.successes.map { state.successes[$0] }
+        let failures = local.failures.map { state.failures[$0] }
         let inputs = Matrix(rows: successes.count, columns: d, elements: successes.flatMap(\.input))
 
+        // The transforms see every success; the models, the local set.
         let outputTransform = QuantileTransform(
-            fitting: successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
+            fitting: state.successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
+        let costTransform = CostTransform(fitting: state.successes.map(\.cost))
         let outputTargets = successes.map { sign * outputTransform.transform($0.output) }
-        let costTransform = CostTransform(fitting: successes.map(\.cost))
         let costTargets = successes.map { costTransform.transform($0.cost) }
+        let lowestTarget = state.successes.map { sign * outputTransform.transform($0.output) }.min() ?? 0
+        // Rows of a model of the successes alone, in order of priority.
+        let successPriority = local.priority.filter { $0 < successes.count }
 
         // The models' priors follow the configured radius, not the adaptive search radius.
         let radius = configuration.initialSearchRadius
@@ -42,41 +50,42 @@ extension CARBSOptimizer {
         // an EI that is orders of magnitude larger in the unexplored, failing region).
         var outputInputs = inputs
         var imputedTargets = outputTargets
-        if configuration.imputeFailures, !state.failures.isEmpty, let worst = outputTargets.min() {
+        var outputPriority = successPriority
+        if configuration.imputeFailures, !failures.isEmpty {
             outputInputs = Matrix(
-                rows: successes.count + state.failures.count, columns: d,
-                elements: successes.flatMap(\.input) + state.failures.flatMap(\.input))
-            imputedTargets += state.failures.map { _ in worst }
+                rows: successes.count + failures.count, columns: d,
+                elements: successes.flatMap(\.input) + failures.flatMap(\.input))
+            imputedTargets += failures.map { _ in lowestTarget }
+            outputPriority = local.priority
         }
         let output = try fitModel(
-            .linearPlusMatern32, inputs: outputInputs, targets: imputedTargets, previous: state.fitted.output,
-            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+            .linearPlusMatern32, inputs: outputInputs, targets: imputedTargets, priority: outputPriority,
+            previous: state.fitted.output, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
         state.fitted.output = output.hyperparameters
         let cost = try fitModel(
-            .linearPlusMatern32, inputs: inputs, targets: costTargets, previous: state.fitted.cost,
-            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+            .linearPlusMatern32, inputs: inputs, targets: costTargets, priority: successPriority,
+            previous: state.fitted.cost, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
         state.fitted.cost = cost.hyperparameters
 
-        let front = paretoFront(conservative: configuration.conservativePareto)
-        let paretoMembers = front.groups.flatMap(\.members)
-        let paretoX = paretoMembers.map { costTargets[$0] }
-        let paretoY = paretoMembers.map { outputTargets[$0] }
+        let paretoRecords = front.groups.flatMap(\.members).map { state.successes[$0] }
+        let paretoX = paretoRecords.map { costTransform.transform($0.cost) }
+        let paretoY = paretoRecords.map { sign * outputTransform.transform($0.output) }
         let paretoInitial = KernelHyperparameters(
             linearVariance: 0, variance: 1, lengthscales: [Self.paretoLengthscale], noiseVariance: 0.01)
         let pareto = try fitModel(
             .squaredExponential, inputs: Matrix(rows: paretoX.count, columns: 1, elements: paretoX),
-            targets: paretoY, previous: state.fitted.pareto, initial: paretoInitial,
+            targets: paretoY, priority: nil, previous: state.fitted.pareto, initial: paretoInitial,
             searchRadius: Self.paretoLengthscale)
         state.fitted.pareto = pareto.hyperparameters
 
         var failure: GaussianProcess?
-        if !state.failures.isEmpty {
-            let all = successes + state.failures
-            let labels = successes.map { _ in -1.0 } + state.failures.map { _ in 1.0 }
+        if !failures.isEmpty {
+            let all = successes + failures
+            let labels = successes.map { _ in -1.0 } + failures.map { _ in 1.0 }
             let model = try fitModel(
                 .linearPlusMatern32, inputs: Matrix(rows: all.count, columns: d, elements: all.flatMap(\.input)),
-                targets: labels, previous: state.fitted.failure, initial: .initial(dimensions: d, searchRadius: radius),
-                searchRadius: radius)
+                targets: labels, priority: local.priority, previous: state.fitted.failure,
+                initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
             state.fitted.failure = model.hyperparameters
             failure = model
         }
@@ -84,16 +93,17 @@ extension CARBSOptimizer {
         let range = (paretoX.min() ?? 0)...(paretoX.max() ?? 0)
         return SurrogateModels(
             output: output, outputTransform: outputTransform, cost: cost, costTransform: costTransform,
-            pareto: pareto, paretoRange: range, failure: failure, front: front,
-            lowestTarget: outputTargets.min() ?? 0)
+            pareto: pareto, paretoRange: range, failure: failure, front: front, lowestTarget: lowestTarget)
     }
 
     /// Initial lengthscale of the 1-D Pareto model, in scaled-log-cost units (the range is [−1, 1]).
     static var paretoLengthscale: Double { 0.5 }
 
+    /// Fits one model; with more rows than `max_fit_points`, its hyperparameters are fitted on the rows that
+    /// come first in `priority` (those nearest the origins), or on a random subset when there is no priority.
     private mutating func fitModel(
-        _ kernel: CovarianceKernel, inputs: Matrix, targets: [Double], previous: KernelHyperparameters?,
-        initial: KernelHyperparameters, searchRadius: Double
+        _ kernel: CovarianceKernel, inputs: Matrix, targets: [Double], priority: [Int]?,
+        previous: KernelHyperparameters?, initial: KernelHyperparameters, searchRadius: Double
     ) throws(CARBSError) -> GaussianProcess {
         let hyperparameters: KernelHyperparameters
         switch configuration.hyperparameterMode {
@@ -106,8 +116,15 @@ extension CARBSOptimizer {
             }
             let fitter = HyperparameterFitter(
                 maxIterations: configuration.fitIterations, maxFitPoints: configuration.maxFitPoints)
+            var fitInputs = inputs
+            var fitTargets = targets
+            if let priority, inputs.rows > configuration.maxFitPoints {
+                let rows = priority.prefix(configuration.maxFitPoints).sorted()
+                fitInputs = inputs.selectingRows(rows)
+                fitTargets = rows.map { targets[$0] }
+            }
             hyperparameters = fitter.fit(
-                kernel: kernel, inputs: inputs, targets: targets, starts: starts,
+                kernel: kernel, inputs: fitInputs, targets: fitTargets, starts: starts,
                 prior: .carbs(searchRadius: searchRadius), generator: &state.generator)
         }
         do {
