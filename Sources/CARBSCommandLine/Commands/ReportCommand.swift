@@ -36,6 +36,11 @@ struct StudyReportWriter {
 
     /// Reads the database into a report.
     func makeReport() throws -> StudyReport {
+        try readStudy().report
+    }
+
+    /// Reads the database into a report, with the optimizer's settings.
+    func readStudy() throws -> (report: StudyReport, configuration: CARBSConfiguration) {
         let store: StudyStore
         do {
             store = try StudyStore.open(path: database)
@@ -63,10 +68,11 @@ struct StudyReportWriter {
                 configuration = stored.configuration
                 parameters = stored.parameters
             }
-            return StudyReport(
+            let report = StudyReport(
                 study: store.study, direction: configuration.direction, parameters: parameters,
                 observations: observations, summary: summary,
                 settings: extraSettings + Self.settings(configuration) + [.init("database", database)])
+            return (report, configuration)
         } catch let exit as ExitCode {
             throw exit
         } catch {
