@@ -45,7 +45,7 @@ struct TuneCommand: AsyncParsableCommand {
         let persistence = try openPersistence(path: database, study: study)
         let broker = EmbeddedBroker()
         let progress = ProgressDisplay(study: study.name)
-        var configuration = study.serviceConfiguration
+        var configuration = study.serviceConfiguration(warmStartedWith: history)
         // The embedded queues live in this process only: a restart must publish queued suggestions again.
         configuration.queuesSurviveRestart = false
         let service = OptimizerService(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CARBSCore
+import CARBSService
 import CARBSStore
 
 extension StudyFile {
@@ -34,5 +35,16 @@ extension StudyFile {
         var snapshot = optimizer.snapshot
         snapshot.searchCenter = centers
         return try CARBSOptimizer(restoring: snapshot)
+    }
+
+    /// The optimizer service's settings, with the budget counting only the study's own runs: the optimizer counts
+    /// the warm-start runs among its observations and cost, so the budget is raised by theirs.
+    func serviceConfiguration(warmStartedWith history: [HistoricalObservation]) -> OptimizerService.Configuration {
+        var configuration = serviceConfiguration
+        guard !history.isEmpty else { return configuration }
+        configuration.maxObservations = configuration.maxObservations.map { $0 + history.count }
+        let earlierCost = history.reduce(0.0) { $0 + ($1.cost.map { $0.isFinite ? $0 : 0 } ?? 0) }
+        configuration.maxTotalCost = configuration.maxTotalCost.map { $0 + earlierCost }
+        return configuration
     }
 }
