@@ -178,7 +178,7 @@ private struct ProfileProblem {
             (limit, amplitude) = start(powers: powers)
             current = loss(limit: limit, amplitude: amplitude, powers: powers)
         }
-        for _ in 0..<40 {
+        for _ in 0..<25 {
             // One Gauss–Newton step on the Huber-weighted residuals (iteratively reweighted least squares).
             var a11 = 0.0, a12 = 0.0, a22 = 0.0, b1 = 0.0, b2 = 0.0
             for (i, power) in powers.enumerated() {
@@ -212,7 +212,7 @@ private struct ProfileProblem {
                     limit = e
                     amplitude = a
                     current = candidate
-                    improved = decrease > 1e-9 * Swift.max(current, 1e-300)
+                    improved = decrease > 1e-7 * Swift.max(current, 1e-300)
                     break
                 }
                 step /= 2
