@@ -16,12 +16,9 @@ extension StudyReport {
             return svg.rendered
         }
         let panels = 1 + parameters.count
-        let columns = min(panels, 3)
-        let rows = (panels + columns - 1) / columns
-        let panelWidth = 300.0
-        let panelHeight = 250.0
-        let header = 62.0
-        var svg = SVGDocument(width: Double(columns) * panelWidth + 20, height: header + Double(rows) * panelHeight + 10)
+        let grid = PanelGrid(columns: min(panels, 3))
+        let size = grid.size(panels: panels)
+        var svg = SVGDocument(width: size.width, height: size.height)
         svg.text(
             "\(study): projected to cost \(Formatting.number(projection.cost))", x: 20, y: 26, size: 17,
             anchor: "start", weight: "bold")
@@ -53,16 +50,12 @@ extension StudyReport {
                     prediction: p.value, interval: p.interval, isLog: p.space == .log))
         }
         for (index, spec) in specs.enumerated() {
-            let originX = 10 + Double(index % columns) * panelWidth
-            let originY = header + Double(index / columns) * panelHeight
-            let left = originX + 66
-            let right = originX + panelWidth - 16
-            let top = originY + 30
-            let bottom = originY + panelHeight - 52
+            let frame = grid.frame(index)
+            let (left, right, top, bottom) = (frame.left, frame.right, frame.top, frame.bottom)
             let x = ChartAxis(covering: costs, isLog: true, start: left, end: right, padding: 0.06)
             let covered = spec.values + spec.band.flatMap { [$0.lower, $0.upper] } + [spec.prediction]
             let y = ChartAxis(covering: covered, isLog: spec.isLog, start: bottom, end: top, padding: 0.08)
-            svg.text(spec.title, x: (left + right) / 2, y: originY + 18, size: 12.5, weight: "bold")
+            svg.text(spec.title, x: (left + right) / 2, y: frame.titleY, size: 12.5, weight: "bold")
             svg.axes(x: x, y: y, xTitle: "cost", yTitle: index == 0 ? "output" : parameters[index - 1].name, tickSize: 10)
             let f = Formatting.coordinate
             svg.append(

@@ -2,6 +2,7 @@ import CARBSCore
 import CARBSService
 import CARBSStore
 import Foundation
+import TestSupport
 import Testing
 @testable import CARBSCommandLine
 
@@ -22,17 +23,23 @@ struct ExtrapolateCommandTests {
         """
     }
 
+    /// Writes a study file of `observations` runs into `directory` and tunes it.
+    /// - Returns: The study file's and the database's paths.
+    static func tune(_ name: String, observations: Int, in directory: TemporaryDirectory) async throws -> (String, String) {
+        let study = directory.path("\(name).yaml")
+        try studyText(name: name, observations: observations).write(toFile: study, atomically: true, encoding: .utf8)
+        let database = directory.path("\(name).sqlite")
+        try await TuneCommand.parse([study, "--db", database, "--out", directory.path("\(name)-report"), "--log-level", "error"])
+            .run()
+        return (study, database)
+    }
+
     @Test("study → extrapolate → study file → second study, which starts from the first one's runs")
     func ladder() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-ladder-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let first = directory.appendingPathComponent("first.yaml").path
-        try Self.studyText(name: "ladder", observations: 40).write(toFile: first, atomically: true, encoding: .utf8)
-        let firstDatabase = directory.appendingPathComponent("first.sqlite").path
-        try await TuneCommand.parse([
-            first, "--db", firstDatabase, "--out", directory.path + "/r1", "--log-level", "error",
-        ]).run()
+        let temporary = try TemporaryDirectory(prefix: "carbs-ladder")
+        defer { temporary.remove() }
+        let directory = temporary.url
+        let (first, firstDatabase) = try await Self.tune("ladder", observations: 40, in: temporary)
 
         let old = try StudyStore.open(path: firstDatabase).observations()
         let dearest = old.compactMap(\.cost).max()!
@@ -75,14 +82,9 @@ struct ExtrapolateCommandTests {
 
     @Test("bad input is refused with a clear message and a data-error exit code")
     func refusals() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-refuse-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let study = directory.appendingPathComponent("tiny.yaml").path
-        try Self.studyText(name: "tiny", observations: 3).write(toFile: study, atomically: true, encoding: .utf8)
-        let database = directory.appendingPathComponent("tiny.sqlite").path
-        try await TuneCommand.parse([study, "--db", database, "--out", directory.path + "/r", "--log-level", "error"])
-            .run()
+        let temporary = try TemporaryDirectory(prefix: "carbs-refuse")
+        defer { temporary.remove() }
+        let (_, database) = try await Self.tune("tiny", observations: 3, in: temporary)
         #expect(throws: (any Error).self) { try ExtrapolateCommand.parse(["--db", database, "--cost", "1e5"]).run() }
         #expect(throws: (any Error).self) { try ExtrapolateCommand.parse(["--db", database, "--cost=-1"]) }
         #expect(throws: (any Error).self) {
