@@ -46,7 +46,7 @@ struct ExtrapolateCommandTests {
         let next = directory.appendingPathComponent("next.yaml").path
         try ExtrapolateCommand.parse([
             "--db", firstDatabase, "--cost", "\(2 * dearest)", "--resamples", "200", "--study-file", next,
-            "--base", first, "--next-max-observations", "8",
+            "--base", first, "--next-max-observations", "8", "--next-samples-around-center", "2",
         ]).run()
 
         let written = try StudyFile.load(path: next)
@@ -74,9 +74,14 @@ struct ExtrapolateCommandTests {
         let optimizer = try CARBSOptimizer(restoring: try SnapshotCoding.decode(snapshot.data))
         let summary = optimizer.summary
         #expect(summary.successCount + summary.failureCount == old.count + 8, "the old runs are in the new study")
-        // Warm-started, the new study has its successes from the start: no random phase.
-        let origins = try store.suggestions().map(\.origin)
-        #expect(!origins.contains("random"))
+        // The first runs sample around the extrapolated centers (the random phase), then the acquisition works
+        // from the old frontier.
+        let suggestions = try store.suggestions().sorted { $0.createdAt < $1.createdAt }
+        // (At least 2: suggestions issued together before the second success all come from the random phase.)
+        let random = suggestions.filter { $0.origin == "random" }.count
+        #expect(random >= 2 && random <= 2 + written.maxInFlight - 1)
+        #expect(suggestions.contains { $0.origin == "acquisition" || $0.origin == "resample" })
+        #expect(written.configuration.numRandomSamples == old.filter { !$0.isFailure }.count + 2)
         #expect(optimizer.snapshot.searchCenter[2] == written.parameters[2].space.basic(fromParameter: steps.center))
     }
 

@@ -25,7 +25,9 @@ struct ExtrapolateCommand: ParsableCommand {
 
             With --study-file, writes the next rung of the ladder: the same parameters centred on the predicted \
             values, a search radius matched to the widest interval, your budget, and a warm start from this \
-            study's observations. Run it with `carbs tune NEXT.yaml` (give --base OLD.yaml to copy the trainer).
+            study's observations; its first --next-samples-around-center runs sample around the predicted values \
+            (CARBS's random phase, which a warm start would otherwise skip), then the acquisition takes over from \
+            the old frontier. Run it with `carbs tune NEXT.yaml` (give --base OLD.yaml to copy the trainer).
             """)
 
     @Option(help: "The study database.")
@@ -61,6 +63,14 @@ struct ExtrapolateCommand: ParsableCommand {
     @Option(name: .customLong("next-max-total-cost"), help: "The next study's budget in total cost.")
     var nextMaxTotalCost: Double?
 
+    @Option(
+        name: .customLong("next-samples-around-center"),
+        help: """
+            How many of the next study's first runs (at least; more when several are issued before one finishes) \
+            sample around the predicted values before CARBS's acquisition takes over.
+            """)
+    var nextSamplesAroundCenter: Int = 4
+
     func validate() throws {
         guard cost.isFinite, cost > 0 else {
             throw ValidationError("--cost: \(cost) is not allowed (must be a finite number > 0)")
@@ -72,6 +82,9 @@ struct ExtrapolateCommand: ParsableCommand {
         }
         if let total = nextMaxTotalCost, !(total > 0 && total.isFinite) {
             throw ValidationError("--next-max-total-cost: \(total) is not allowed (must be a finite number > 0)")
+        }
+        if nextSamplesAroundCenter < 0 {
+            throw ValidationError("--next-samples-around-center: \(nextSamplesAroundCenter) is not allowed (must be ≥ 0)")
         }
         if studyFile != nil, nextMaxObservations == nil, nextMaxTotalCost == nil {
             throw ValidationError(
@@ -104,7 +117,11 @@ struct ExtrapolateCommand: ParsableCommand {
             parameters: report.parameters, extrapolation: extrapolation,
             budget: .init(maxObservations: nextMaxObservations, maxTotalCost: nextMaxTotalCost),
             warmStartDatabase: URL(fileURLWithPath: db).standardizedFileURL.path,
-            warmStartCount: report.observations.count, base: try base.map(loadStudy))
+            warmStartCount: report.observations.count,
+            warmStartSuccessCount: report.observations.filter {
+                !$0.isFailure && ($0.output?.isFinite ?? false) && ($0.cost.map { $0.isFinite && $0 > 0 } ?? false)
+            }.count,
+            samplesAroundCenter: nextSamplesAroundCenter, base: try base.map(loadStudy))
         let text = next.yaml
         do {
             _ = try StudyFile.parse(yaml: text, baseDirectory: URL(fileURLWithPath: studyFile).deletingLastPathComponent().path)

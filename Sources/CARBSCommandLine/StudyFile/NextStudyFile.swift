@@ -15,6 +15,11 @@ struct NextStudyFile {
     var warmStartDatabase: String
     /// How many observations that database holds (for the file's comment).
     var warmStartCount: Int
+    /// How many of those succeeded: the optimizer counts them towards `num_random_samples`.
+    var warmStartSuccessCount: Int
+    /// How many of the new study's first runs sample around the extrapolated centers (CARBS's random phase)
+    /// before the acquisition takes over.
+    var samplesAroundCenter: Int
     /// The earlier study's file, when given: its trainer and fleet settings are copied.
     var base: StudyFile?
 
@@ -71,6 +76,8 @@ struct NextStudyFile {
             "# Centers: the extrapolated values. initial_search_radius \(short(radius)): the widest \(percent) interval "
                 + "in basic units, as a half-width / \(Self.halfWidthsPerRadius).",
             "# warm_start: the \(warmStartCount) observations of \(warmStartDatabase), so the study does not start blind.",
+            "# num_random_samples \(warmStartSuccessCount + samplesAroundCenter): the \(warmStartSuccessCount) earlier "
+                + "successes count towards it, so the first \(samplesAroundCenter) (or so) runs sample around the centers.",
             "name: \(Self.key(name))",
             "direction: \(configuration.direction.rawValue)",
             "parameters:",
@@ -124,7 +131,7 @@ struct NextStudyFile {
             "seed: \(c.seed)",
             "initial_search_radius: \(n(radius))",
             "max_suggestion_cost: \(n(maxCost))  # twice the target cost",
-            "num_random_samples: \(c.numRandomSamples)",
+            "num_random_samples: \(warmStartSuccessCount + samplesAroundCenter)  # see the top",
             "exploration_bias: \(n(c.explorationBias))",
             "num_candidates_per_dim: \(c.numCandidatesPerDim)",
             "resample_frequency: \(c.resampleFrequency)",

@@ -15,7 +15,7 @@ extension Extrapolation {
         ]
         let header = [
             "parameter", "space", "value at \(n(cost))", "\(percent) interval", "exponent/slope", "\(percent) interval",
-            "R²", "points", "",
+            "R²", "points", "note",
         ]
         let rows = parameters.map { p -> [String] in
             [
@@ -23,7 +23,7 @@ extension Extrapolation {
                 String(format: "%.3f", p.law.slope),
                 "\(String(format: "%.3f", p.slopeInterval.lower)) … \(String(format: "%.3f", p.slopeInterval.upper))",
                 p.law.rSquared.isNaN ? "–" : String(format: "%.2f", p.law.rSquared), "\(p.pointCount)",
-                p.isConstant ? "constant: slope interval contains 0, frontier median" : "",
+                p.isConstant ? "constant (slope interval holds 0): frontier median" : "scales",
             ]
         }
         lines += TextTable.lines(header: header, rows: rows)
