@@ -32,8 +32,8 @@ public struct Extrapolation: Sendable, Hashable, Codable {
 
     /// A frontier needs at least this many points to be extrapolated.
     public static let minimumFrontierPoints = 5
-    /// Extrapolating more than ten times beyond the dearest run is beyond what the CARBS paper checked (it
-    /// checked its 70B prediction on a run about 5× smaller) and beyond what a backtest on this study can test.
+    /// Extrapolating more than ten times beyond the dearest run goes beyond what the CARBS paper checked (its 70B
+    /// prediction was checked on a ~14B run first) and far beyond what a backtest on the study itself can test.
     public static let defaultWarningRatio = 10.0
 
     public var study: String
@@ -147,8 +147,8 @@ extension Extrapolation {
             level: configuration.level)
         if points.count < 8 {
             warnings.append(
-                "warning: only \(points.count) frontier points: intervals from so few resamplable points are too "
-                    + "narrow more often than their level says")
+                "warning: only \(points.count) frontier points: the bootstrap has too little to resample, so the "
+                    + "intervals are often too narrow")
         }
         return Extrapolation(
             study: "", direction: direction, cost: cost, dearestObservedCost: costs.last!,
