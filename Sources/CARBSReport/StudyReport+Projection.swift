@@ -12,7 +12,9 @@ extension StudyReport {
         guard let projection else {
             var svg = SVGDocument(width: 620, height: 90)
             svg.text("\(study): no projection", x: 20, y: 30, size: 17, anchor: "start", weight: "bold")
-            svg.text(projectionNote ?? "no cost to project to", x: 20, y: 58, size: 12, anchor: "start", fill: SVGDocument.failure)
+            svg.text(
+                projectionNote ?? "no cost to project to", x: 20, y: 58, size: 12, anchor: "start",
+                fill: SVGDocument.failure)
             return svg.rendered
         }
         let panels = 1 + parameters.count
@@ -30,7 +32,8 @@ extension StudyReport {
             fill: projection.ratio > Extrapolation.defaultWarningRatio ? SVGDocument.failure : "#555555")
         let costs = frontier.map(\.cost) + [projection.cost]
         let samples = (0...48).map { i in
-            projection.frontierCosts.lower * Foundation.pow(projection.cost / projection.frontierCosts.lower, Double(i) / 48)
+            projection.frontierCosts.lower
+                * Foundation.pow(projection.cost / projection.frontierCosts.lower, Double(i) / 48)
         }
         let outputBands = samples.map { projection.output.band(atCost: $0, level: projection.level) }
         var specs: [PanelSpec] = [
@@ -56,7 +59,8 @@ extension StudyReport {
             let covered = spec.values + spec.band.flatMap { [$0.lower, $0.upper] } + [spec.prediction]
             let y = ChartAxis(covering: covered, isLog: spec.isLog, start: bottom, end: top, padding: 0.08)
             svg.text(spec.title, x: (left + right) / 2, y: frame.titleY, size: 12.5, weight: "bold")
-            svg.axes(x: x, y: y, xTitle: "cost", yTitle: index == 0 ? "output" : parameters[index - 1].name, tickSize: 10)
+            svg.axes(
+                x: x, y: y, xTitle: "cost", yTitle: index == 0 ? "output" : parameters[index - 1].name, tickSize: 10)
             let f = Formatting.coordinate
             svg.append(
                 "<clipPath id=\"projection-\(index)\"><rect x=\"\(f(left))\" y=\"\(f(top))\" "
@@ -119,7 +123,8 @@ extension StudyReport {
                         + "E + A·cost^(−α) (Huber loss on log residuals), extrapolated to cost \(n(projection.cost)) "
                         + "(\(String(format: "%.1f", projection.ratio))× the dearest run). Intervals: \(percent) "
                         + "bootstrap over the frontier points, resampled in blocks of \(projection.blockLength) "
-                        + "neighbours. `carbs extrapolate` prints the same with a backtest and can write the next study file.")
+                        + "neighbours. `carbs extrapolate` prints the same with a backtest and can write the next study file."
+                )
                 + "</p>")
         var table = "<table><tr><th class=\"name\">quantity</th><th>value</th><th>\(percent) interval</th>"
         table += "<th>exponent/slope</th><th>\(percent) interval</th><th>R²</th><th class=\"name\">note</th></tr>"

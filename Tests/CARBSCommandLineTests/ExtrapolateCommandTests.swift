@@ -4,6 +4,7 @@ import CARBSStore
 import Foundation
 import TestSupport
 import Testing
+
 @testable import CARBSCommandLine
 
 @Suite("carbs extrapolate, and the next rung of the ladder", .timeLimit(.minutes(5)))
@@ -25,12 +26,16 @@ struct ExtrapolateCommandTests {
 
     /// Writes a study file of `observations` runs into `directory` and tunes it.
     /// - Returns: The study file's and the database's paths.
-    static func tune(_ name: String, observations: Int, in directory: TemporaryDirectory) async throws -> (String, String) {
+    static func tune(_ name: String, observations: Int, in directory: TemporaryDirectory) async throws -> (
+        String, String
+    ) {
         let study = directory.path("\(name).yaml")
         try studyText(name: name, observations: observations).write(toFile: study, atomically: true, encoding: .utf8)
         let database = directory.path("\(name).sqlite")
-        try await TuneCommand.parse([study, "--db", database, "--out", directory.path("\(name)-report"), "--log-level", "error"])
-            .run()
+        try await TuneCommand.parse([
+            study, "--db", database, "--out", directory.path("\(name)-report"), "--log-level", "error",
+        ])
+        .run()
         return (study, database)
     }
 
@@ -99,7 +104,8 @@ struct ExtrapolateCommandTests {
 
     @Test("a warm_start names a database, and bad ones are reported with their path")
     func warmStartInStudyFiles() throws {
-        let text = Self.studyText(name: "warm", observations: 5) + "\nwarm_start: {db: old.sqlite, fixed_values: {x3: 1}}\n"
+        let text =
+            Self.studyText(name: "warm", observations: 5) + "\nwarm_start: {db: old.sqlite, fixed_values: {x3: 1}}\n"
         let study = try StudyFile.parse(yaml: text, baseDirectory: "/studies")
         #expect(study.warmStart == .init(database: "/studies/old.sqlite", fixedValues: ["x3": 1]))
         do {

@@ -32,6 +32,13 @@ struct ExtrapolationTests {
         return StudyReport(study: "exact", direction: .minimize, parameters: parameters, observations: observations)
     }
 
+    /// Fewer resamples than the default: these tests check the laws, not the intervals' coverage.
+    static let quick: Extrapolation.Configuration = {
+        var configuration = Extrapolation.Configuration()
+        configuration.resamples = 200
+        return configuration
+    }()
+
     @Test("a least-squares line through exact points is exact, with R² 1")
     func exactLine() throws {
         let line = try #require(LeastSquaresLine.fit(x: [0, 1, 2, 3], y: [1, 3, 5, 7]))
@@ -45,7 +52,7 @@ struct ExtrapolationTests {
     func lawsInTheirOwnSpaces() throws {
         let frontier = Self.exactFrontier()
         let cost = 10 * frontier.last!.cost
-        let extrapolation = try Self.report(frontier).extrapolation(toCost: cost)
+        let extrapolation = try Self.report(frontier).extrapolation(toCost: cost, configuration: Self.quick)
         let byName = Dictionary(uniqueKeysWithValues: extrapolation.parameters.map { ($0.name, $0) })
         let width = try #require(byName["width"])
         #expect(width.space == .log)
@@ -72,7 +79,8 @@ struct ExtrapolationTests {
         var parameters = Self.parameters
         parameters[0].space.max = 500
         let frontier = Self.exactFrontier()
-        let extrapolation = try Self.report(frontier, parameters: parameters).extrapolation(toCost: 1e6)
+        let extrapolation = try Self.report(frontier, parameters: parameters).extrapolation(
+            toCost: 1e6, configuration: Self.quick)
         let width = extrapolation.parameters[0]
         #expect(width.value == 500)
         #expect(width.interval.upper <= 500)
@@ -87,7 +95,7 @@ struct ExtrapolationTests {
         for i in frontier.indices {
             frontier[i].parameters["offset"] = 2 + 0.3 * generator.nextNormal()
         }
-        let extrapolation = try Self.report(frontier).extrapolation(toCost: 1e8)
+        let extrapolation = try Self.report(frontier).extrapolation(toCost: 1e8, configuration: Self.quick)
         let offset = extrapolation.parameters[1]
         #expect(offset.isConstant)
         #expect(offset.slopeInterval.contains(0))
@@ -100,7 +108,8 @@ struct ExtrapolationTests {
     func outputLaw() throws {
         let costs = (0..<12).map { 10 * pow(2, Double($0)) }
         var outputs = costs.map { 0.5 + 4 * pow($0, -0.3) }
-        let (law, residuals) = try #require(SaturatingPowerLaw.fit(costs: costs, outputs: outputs, direction: .minimize))
+        let (law, residuals) = try #require(
+            SaturatingPowerLaw.fit(costs: costs, outputs: outputs, direction: .minimize))
         #expect(residuals == .logarithmic)
         #expect(abs(law.limit - 0.5) < 1e-3)
         #expect(abs(law.exponent - 0.3) < 1e-3)
@@ -115,7 +124,8 @@ struct ExtrapolationTests {
         let costs = (0..<12).map { 10 * pow(2, Double($0)) }
         let outputs = costs.map { 1 - 6 * pow($0, -0.25) }
         #expect(outputs.contains { $0 < 0 })
-        let (law, residuals) = try #require(SaturatingPowerLaw.fit(costs: costs, outputs: outputs, direction: .maximize))
+        let (law, residuals) = try #require(
+            SaturatingPowerLaw.fit(costs: costs, outputs: outputs, direction: .maximize))
         #expect(residuals == .relative)
         #expect(abs(law.limit - 1) < 1e-3)
         #expect(abs(law.exponent - 0.25) < 1e-3)
@@ -135,9 +145,9 @@ struct ExtrapolationTests {
     func ratioWarningAndBacktest() throws {
         let frontier = Self.exactFrontier()
         let report = Self.report(frontier)
-        let near = try report.extrapolation(toCost: 5 * frontier.last!.cost)
+        let near = try report.extrapolation(toCost: 5 * frontier.last!.cost, configuration: Self.quick)
         #expect(!near.warnings.contains { $0.contains("dearest observed") })
-        let far = try report.extrapolation(toCost: 50 * frontier.last!.cost)
+        let far = try report.extrapolation(toCost: 50 * frontier.last!.cost, configuration: Self.quick)
         #expect(far.warnings.first?.contains("50.0× the dearest observed run") == true)
         let backtest = try #require(far.backtest)
         #expect(backtest.holdOutCount == 2)
@@ -159,7 +169,7 @@ struct ExtrapolationTests {
             #expect(error.message.contains("--cost: 5 is below the cheapest frontier point's cost 10"))
         }
         do {
-            _ = try Self.report(Array(frontier.prefix(4))).extrapolation(toCost: 1e6)
+            _ = try Self.report(Array(frontier.prefix(4))).extrapolation(toCost: 1e6, configuration: Self.quick)
             Issue.record("a frontier of four points was accepted")
         } catch {
             #expect(error.code == .tooFewFrontierPoints)
@@ -168,7 +178,7 @@ struct ExtrapolationTests {
         var missing = frontier
         for i in missing.indices { missing[i].parameters["width"] = nil }
         do {
-            _ = try Self.report(missing).extrapolation(toCost: 1e6)
+            _ = try Self.report(missing).extrapolation(toCost: 1e6, configuration: Self.quick)
             Issue.record("a parameter with no value on the frontier was accepted")
         } catch {
             #expect(error.code == .parameterNotFittable)

@@ -75,7 +75,9 @@ struct ExtrapolateCommand: ParsableCommand {
         guard cost.isFinite, cost > 0 else {
             throw ValidationError("--cost: \(cost) is not allowed (must be a finite number > 0)")
         }
-        guard resamples >= 100 else { throw ValidationError("--resamples: \(resamples) is not allowed (must be ≥ 100)") }
+        guard resamples >= 100 else {
+            throw ValidationError("--resamples: \(resamples) is not allowed (must be ≥ 100)")
+        }
         if let backtest, backtest < 1 { throw ValidationError("--backtest: \(backtest) is not allowed (must be ≥ 1)") }
         if let max = nextMaxObservations, max < 1 {
             throw ValidationError("--next-max-observations: \(max) is not allowed (must be ≥ 1)")
@@ -84,7 +86,8 @@ struct ExtrapolateCommand: ParsableCommand {
             throw ValidationError("--next-max-total-cost: \(total) is not allowed (must be a finite number > 0)")
         }
         if nextSamplesAroundCenter < 0 {
-            throw ValidationError("--next-samples-around-center: \(nextSamplesAroundCenter) is not allowed (must be ≥ 0)")
+            throw ValidationError(
+                "--next-samples-around-center: \(nextSamplesAroundCenter) is not allowed (must be ≥ 0)")
         }
         if studyFile != nil, nextMaxObservations == nil, nextMaxTotalCost == nil {
             throw ValidationError(
@@ -124,7 +127,8 @@ struct ExtrapolateCommand: ParsableCommand {
             samplesAroundCenter: nextSamplesAroundCenter, base: try base.map(loadStudy))
         let text = next.yaml
         do {
-            _ = try StudyFile.parse(yaml: text, baseDirectory: URL(fileURLWithPath: studyFile).deletingLastPathComponent().path)
+            _ = try StudyFile.parse(
+                yaml: text, baseDirectory: URL(fileURLWithPath: studyFile).deletingLastPathComponent().path)
         } catch {
             throw CleanExit.message("the next study file would not be valid: \(error)", code: ExitCode(70))
         }

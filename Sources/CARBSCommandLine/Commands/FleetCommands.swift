@@ -46,7 +46,8 @@ struct OptimizerCommand: AsyncParsableCommand {
         let history = try study.warmStartHistory()
         let progress = ProgressDisplay(study: study.name)
         let service = OptimizerService(
-            configuration: study.serviceConfiguration(warmStartedWith: history), transport: try AMQPOptimizerTransport(configuration: amqp, logger: logger),
+            configuration: study.serviceConfiguration(warmStartedWith: history),
+            transport: try AMQPOptimizerTransport(configuration: amqp, logger: logger),
             persistence: try openPersistence(path: db, study: study),
             newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
             logger: logger, onProgress: { progress.update($0) })

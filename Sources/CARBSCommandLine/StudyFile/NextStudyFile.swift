@@ -90,7 +90,9 @@ struct NextStudyFile {
             if let min = space.min { fields.append("min: \(n(min))") }
             if let max = space.max { fields.append("max: \(n(max))") }
             if space.isInteger { fields.append("integer: true") }
-            if space.isInteger && space.roundingFactor != 1 { fields.append("rounding_factor: \(n(space.roundingFactor))") }
+            if space.isInteger && space.roundingFactor != 1 {
+                fields.append("rounding_factor: \(n(space.roundingFactor))")
+            }
             fields.append("center: \(n(parameter.center))")
             let note =
                 projection.isConstant

@@ -49,7 +49,9 @@ public struct Backtest: Sendable, Hashable, Codable {
             var errors: [Double] = []
             for point in held {
                 let value = point.parameters[parameter.name] ?? .nan
-                let prediction = projection.isConstant ? projection.value : projection.lawValue(atCost: point.cost, in: parameter.space)
+                let prediction =
+                    projection.isConstant
+                    ? projection.value : projection.lawValue(atCost: point.cost, in: parameter.space)
                 let band = projection.predictionBand(atCost: point.cost, level: level, in: parameter.space)
                 predicted.append(prediction)
                 actual.append(value)

@@ -58,7 +58,8 @@ public struct OutputProjection: Sendable, Hashable, Codable {
                 near: law)?.law
         }
         var projection = OutputProjection(
-            law: law, residuals: residuals, value: law.value(atCost: cost), interval: Interval(lower: .nan, upper: .nan),
+            law: law, residuals: residuals, value: law.value(atCost: cost),
+            interval: Interval(lower: .nan, upper: .nan),
             exponentInterval: Interval(percentilesOf: replicates.map(\.exponent), level: level),
             limitInterval: Interval(percentilesOf: replicates.map(\.limit), level: level), replicates: replicates,
             frontierResiduals: zip(costs, outputs).map { $1 - law.value(atCost: $0) })

@@ -180,7 +180,11 @@ private struct ProfileProblem {
         }
         for _ in 0..<25 {
             // One Gauss–Newton step on the Huber-weighted residuals (iteratively reweighted least squares).
-            var a11 = 0.0, a12 = 0.0, a22 = 0.0, b1 = 0.0, b2 = 0.0
+            var a11 = 0.0
+            var a12 = 0.0
+            var a22 = 0.0
+            var b1 = 0.0
+            var b2 = 0.0
             for (i, power) in powers.enumerated() {
                 let predicted = limit + sign * amplitude * power
                 guard let r = residual(predicted, at: i) else { continue }
