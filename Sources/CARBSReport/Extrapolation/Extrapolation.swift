@@ -98,12 +98,16 @@ extension StudyReport {
                 at: 0)
         }
         let k = configuration.backtestCount ?? Swift.max(1, frontier.count / 5)
-        if k >= 1, frontier.count - k >= Extrapolation.minimumFrontierPoints - 1 {
-            result.backtest = try? Backtest.run(
-                frontier: frontier, parameters: parameters, direction: direction, holdOut: k,
-                configuration: configuration)
-        }
-        if result.backtest == nil {
+        if frontier.count - k >= Extrapolation.minimumFrontierPoints - 1 {
+            do {
+                result.backtest = try Backtest.run(
+                    frontier: frontier, parameters: parameters, direction: direction, holdOut: k,
+                    configuration: configuration)
+            } catch {
+                result.warnings.append(
+                    "warning: no backtest (without the \(k) dearest frontier points: \(error.message))")
+            }
+        } else {
             result.warnings.append(
                 "warning: no backtest (holding out \(k) of \(frontier.count) frontier points would leave fewer than "
                     + "\(Extrapolation.minimumFrontierPoints - 1) to fit)")
