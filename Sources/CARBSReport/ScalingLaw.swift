@@ -27,28 +27,10 @@ public struct ScalingLaw: Sendable, Hashable {
         guard points.count >= 2 else { return nil }
         let x = points.map { Foundation.log($0.0) }
         let y = points.map { Foundation.log($0.1) }
-        let n = Double(points.count)
-        let meanX = x.reduce(0, +) / n
-        let meanY = y.reduce(0, +) / n
-        var sxx = 0.0
-        var sxy = 0.0
-        var syy = 0.0
-        for (xi, yi) in zip(x, y) {
-            sxx += (xi - meanX) * (xi - meanX)
-            sxy += (xi - meanX) * (yi - meanY)
-            syy += (yi - meanY) * (yi - meanY)
-        }
-        guard sxx > 1e-300 else { return nil }
-        let slope = sxy / sxx
-        let intercept = meanY - slope * meanX
-        var residual = 0.0
-        for (xi, yi) in zip(x, y) {
-            let e = yi - (intercept + slope * xi)
-            residual += e * e
-        }
-        let rSquared = syy > 1e-300 * n ? 1 - residual / syy : .nan
+        guard let line = LeastSquaresLine.fit(x: x, y: y) else { return nil }
         return ScalingLaw(
-            parameter: parameter, exponent: slope, coefficient: Foundation.exp(intercept), rSquared: rSquared,
+            parameter: parameter, exponent: line.slope, coefficient: Foundation.exp(line.intercept),
+            rSquared: line.rSquared,
             pointCount: points.count)
     }
 

@@ -55,6 +55,7 @@ extension StudyReport {
             "<ul>" + scalingLaws.map { "<li><code>\(e($0.description))</code></li>" }.joined()
                 + scalingWarnings.map { "<li class=\"warning\">\(e($0))</li>" }.joined() + "</ul>")
         page.append("<figure>\(scalingSVG)</figure>")
+        if projection != nil || projectionNote != nil { page += projectionHTML }
 
         page.append("<h2>Study settings</h2>")
         var parameterTable = "<table><tr><th class=\"name\">parameter</th><th>space</th><th>min</th><th>max</th>"

@@ -109,14 +109,9 @@ extension StudyReport {
 
     /// One panel per parameter: its value against cost along the Pareto frontier, with the fitted power law.
     public var scalingSVG: String {
-        let columns = min(max(parameters.count, 1), 3)
-        let rows = max((parameters.count + columns - 1) / columns, 1)
-        let panelWidth = 300.0
-        let panelHeight = 250.0
-        let header = 62.0
-        let width = Double(columns) * panelWidth + 20
-        let height = header + Double(rows) * panelHeight + 10
-        var svg = SVGDocument(width: width, height: height)
+        let grid = PanelGrid(columns: min(max(parameters.count, 1), 3))
+        let size = grid.size(panels: parameters.count)
+        var svg = SVGDocument(width: size.width, height: size.height)
         svg.text(
             "\(study): how each parameter scales with cost", x: 20, y: 26, size: 17, anchor: "start",
             weight: "bold")
@@ -130,12 +125,8 @@ extension StudyReport {
         let laws = Dictionary(scalingLaws.map { ($0.parameter, $0) }, uniquingKeysWith: { a, _ in a })
         let costs = frontier.map(\.cost)
         for (index, parameter) in parameters.enumerated() {
-            let originX = 10 + Double(index % columns) * panelWidth
-            let originY = header + Double(index / columns) * panelHeight
-            let left = originX + 66
-            let right = originX + panelWidth - 16
-            let top = originY + 30
-            let bottom = originY + panelHeight - 52
+            let frame = grid.frame(index)
+            let (left, right, top, bottom) = (frame.left, frame.right, frame.top, frame.bottom)
             let values = frontier.map { $0.parameters[parameter.name] ?? .nan }
             let logValues = !values.isEmpty && values.allSatisfy { $0 > 0 && $0.isFinite }
             let x = ChartAxis(covering: costs, isLog: true, start: left, end: right, padding: 0.08)
@@ -143,7 +134,7 @@ extension StudyReport {
             let law = laws[parameter.name]
             let reason = values.contains { $0 <= 0 } ? "values ≤ 0" : "too few points"
             let title = law?.description ?? "\(parameter.name): no fit (\(reason))"
-            svg.text(title, x: (left + right) / 2, y: originY + 18, size: 12.5, weight: "bold")
+            svg.text(title, x: (left + right) / 2, y: frame.titleY, size: 12.5, weight: "bold")
             svg.axes(x: x, y: y, xTitle: "cost", yTitle: parameter.name, tickSize: 10)
             if let law {
                 let f = Formatting.coordinate

@@ -55,6 +55,10 @@ public struct StudyReport: Sendable {
     public var frontier: [FrontierPoint]
     /// Everything else worth showing about the study (budget, trainer, optimizer settings).
     public var settings: [Setting]
+    /// The study extrapolated to a dearer cost, for the page's projection section and `projection.svg`.
+    public var projection: Extrapolation?
+    /// Why there is no projection, when there is none.
+    public var projectionNote: String?
 
     /// Creates a report.
     /// - Parameters:
@@ -151,19 +155,37 @@ public struct StudyReport: Sendable {
     /// The file names `write(to:)` creates.
     public static let fileNames = ["pareto.svg", "scaling.svg", "report.html"]
 
-    /// Writes `pareto.svg`, `scaling.svg` and `report.html` into `directory`, creating it if needed.
+    /// Writes `pareto.svg`, `scaling.svg` and `report.html` into `directory`, creating it if needed, and
+    /// `projection.svg` when the report has a projection.
     /// - Returns: The files written.
     /// - Throws: The file system's error when the directory or a file cannot be written.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let contents = [paretoSVG, scalingSVG, html]
+        var files = Array(zip(Self.fileNames, [paretoSVG, scalingSVG, html]))
+        if projection != nil { files.insert(("projection.svg", projectionSVG), at: 2) }
         var written: [URL] = []
-        for (name, text) in zip(Self.fileNames, contents) {
+        for (name, text) in files {
             let url = directory.appendingPathComponent(name)
             try Data(text.utf8).write(to: url, options: .atomic)
             written.append(url)
         }
         return written
+    }
+
+    /// Adds the projection to `cost` (default: ten times the dearest successful run), or the reason there is none.
+    public mutating func project(toCost cost: Double? = nil, configuration: Extrapolation.Configuration = .init()) {
+        let dearest = observations.filter(\.isPlottableSuccess).compactMap(\.cost).max()
+        guard let target = cost ?? dearest.map({ 10 * $0 }) else {
+            projectionNote = "No projection: the study has no successful run."
+            return
+        }
+        do {
+            projection = try extrapolation(toCost: target, configuration: configuration)
+            projectionNote = nil
+        } catch {
+            projection = nil
+            projectionNote = "No projection to cost \(Formatting.number(target)): \(error.message)"
+        }
     }
 }

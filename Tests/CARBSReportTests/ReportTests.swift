@@ -181,3 +181,39 @@ struct ReportTests {
         #expect(!html.contains("src=\"") && !html.contains("href=\""))
     }
 }
+
+extension ReportTests {
+    @Test("the projection section: projection.svg has a band, a law and a prediction per panel, and the page shows it")
+    func projection() throws {
+        var report = Self.report()
+        report.project(toCost: 1e4)
+        let projection = try #require(report.projection)
+        #expect(projection.cost == 1e4)
+        let counter = try #require(SVGCounter.count(report.projectionSVG))
+        let panels = 1 + report.parameters.count
+        #expect(counter.classes["band"] == panels)
+        #expect(counter.classes["law"] ?? 0 >= panels, "each panel has its law, split where the frontier ends")
+        #expect(counter.classes["prediction"] == 2 * panels)
+        #expect(counter.classes["frontier-point"] == report.frontier.count * panels)
+        let directory = try TemporaryDirectory(prefix: "carbs-projection")
+        defer { directory.remove() }
+        let written = try report.write(to: directory.url)
+        #expect(written.map(\.lastPathComponent) == ["pareto.svg", "scaling.svg", "projection.svg", "report.html"])
+        let html = report.html
+        #expect(html.contains("<h2>Projection</h2>"))
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 3)
+        #expect(html.contains("extrapolated to cost 1.000e+04"))
+    }
+
+    @Test("without enough frontier points the projection section says why")
+    func noProjection() throws {
+        var report = Self.report()
+        report.frontier = Array(report.frontier.prefix(3))
+        report.project()
+        #expect(report.projection == nil)
+        let note = try #require(report.projectionNote)
+        #expect(note.contains("3 points on its Pareto frontier; extrapolating needs at least 5"))
+        #expect(report.html.contains("3 points on its Pareto frontier"))
+        #expect(SVGCounter.count(report.projectionSVG) != nil)
+    }
+}

@@ -12,10 +12,12 @@ public struct CarbsCommand: AsyncParsableCommand {
                                   (both read the broker URL from CARBS_BROKER_URL)
             Look at a study:      carbs status --db study.sqlite
                                   carbs export --db study.sqlite --format csv
+            Tune as you scale:    carbs extrapolate --db study.sqlite --cost 1e4 --study-file next.yaml \\
+                                    --base STUDY.yaml --next-max-observations 50
             """,
         subcommands: [
             TuneCommand.self, OptimizerCommand.self, WorkerCommand.self, StatusCommand.self, ExportCommand.self,
-            ReportCommand.self, TrainMLPCommand.self,
+            ReportCommand.self, ExtrapolateCommand.self, TrainMLPCommand.self,
         ])
 
     public init() {}

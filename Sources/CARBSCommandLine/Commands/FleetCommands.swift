@@ -43,11 +43,13 @@ struct OptimizerCommand: AsyncParsableCommand {
         }
         amqp.queueType = type
         logger.notice("optimizer starting", metadata: ["study": "\(study.name)", "broker": "\(amqp.url)"])
+        let history = try study.warmStartHistory()
         let progress = ProgressDisplay(study: study.name)
         let service = OptimizerService(
-            configuration: study.serviceConfiguration, transport: try AMQPOptimizerTransport(configuration: amqp, logger: logger),
+            configuration: study.serviceConfiguration(warmStartedWith: history),
+            transport: try AMQPOptimizerTransport(configuration: amqp, logger: logger),
             persistence: try openPersistence(path: db, study: study),
-            newOptimizer: { try CARBSOptimizer(configuration: study.configuration, parameters: study.parameters) },
+            newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
             logger: logger, onProgress: { progress.update($0) })
         let group = ServiceGroup(
             configuration: .init(

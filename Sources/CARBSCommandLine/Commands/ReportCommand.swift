@@ -13,7 +13,9 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Works on a finished study and on one that is still running (it reads the database as it stands). \
             The scaling laws are least-squares fits of log(parameter) against log(cost) over the Pareto set, \
-            printed as "hidden_dim ∝ cost^0.42 (R² 0.91)".
+            printed as "hidden_dim ∝ cost^0.42 (R² 0.91)". The page's projection section (and projection.svg) \
+            extrapolates the frontier to --project-to (default: ten times the dearest run) as `carbs extrapolate` \
+            does: each parameter's law and the output's, with their 90% bootstrap bands.
             """)
 
     @Option(help: "The study database.")
@@ -22,8 +24,19 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Where to write the files (default: <study name>-report).")
     var out: String?
 
+    @Option(name: .customLong("project-to"), help: "The cost the projection section extrapolates to (default: 10× the dearest run).")
+    var projectTo: Double?
+
+    func validate() throws {
+        if let projectTo, !(projectTo.isFinite && projectTo > 0) {
+            throw ValidationError("--project-to: \(projectTo) is not allowed (must be a finite number > 0)")
+        }
+    }
+
     func run() throws {
-        try StudyReportWriter(database: db).write(to: out, printSummary: true)
+        var writer = StudyReportWriter(database: db)
+        writer.projectTo = projectTo
+        try writer.write(to: out, printSummary: true)
     }
 }
 
@@ -33,9 +46,16 @@ struct StudyReportWriter {
     let database: String
     /// Settings from the study file to show besides the stored optimizer settings.
     var extraSettings: [StudyReport.Setting] = []
+    /// The cost the projection section extrapolates to (default: ten times the dearest run).
+    var projectTo: Double?
 
     /// Reads the database into a report.
     func makeReport() throws -> StudyReport {
+        try readStudy().report
+    }
+
+    /// Reads the database into a report, with the optimizer's settings.
+    func readStudy() throws -> (report: StudyReport, configuration: CARBSConfiguration) {
         let store: StudyStore
         do {
             store = try StudyStore.open(path: database)
@@ -63,10 +83,11 @@ struct StudyReportWriter {
                 configuration = stored.configuration
                 parameters = stored.parameters
             }
-            return StudyReport(
+            let report = StudyReport(
                 study: store.study, direction: configuration.direction, parameters: parameters,
                 observations: observations, summary: summary,
                 settings: extraSettings + Self.settings(configuration) + [.init("database", database)])
+            return (report, configuration)
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -79,7 +100,8 @@ struct StudyReportWriter {
     /// - Returns: The directory written.
     @discardableResult
     func write(to out: String?, printSummary: Bool) throws -> String {
-        let report = try makeReport()
+        var report = try makeReport()
+        report.project(toCost: projectTo)
         if printSummary {
             print("Study \(report.study): \(report.observations.count) observations")
             print("")
@@ -95,6 +117,13 @@ struct StudyReportWriter {
             throw CleanExit.message("cannot write the report to \(directory): \(error)", code: ExitCode(73))
         }
         print("")
+        if let projection = report.projection {
+            print(
+                "Projection to cost \(ProgressDisplay.format(projection.cost)): see the report's projection section "
+                    + "(carbs extrapolate prints it with a backtest)")
+        } else if let note = report.projectionNote {
+            print(note)
+        }
         print("Report: \(directory)/report.html (with \(directory)/pareto.svg and \(directory)/scaling.svg)")
         return directory
     }

@@ -41,16 +41,17 @@ struct TuneCommand: AsyncParsableCommand {
         let logger = logging.makeLogger(label: "carbs.tune")
         for warning in study.warnings { logger.warning("\(warning)") }
         let database = db ?? "\(study.name).sqlite"
+        let history = try study.warmStartHistory()
         let persistence = try openPersistence(path: database, study: study)
         let broker = EmbeddedBroker()
         let progress = ProgressDisplay(study: study.name)
-        var configuration = study.serviceConfiguration
+        var configuration = study.serviceConfiguration(warmStartedWith: history)
         // The embedded queues live in this process only: a restart must publish queued suggestions again.
         configuration.queuesSurviveRestart = false
         let service = OptimizerService(
             configuration: configuration, transport: try await broker.optimizerTransport(study: study.name),
             persistence: persistence,
-            newOptimizer: { try CARBSOptimizer(configuration: study.configuration, parameters: study.parameters) },
+            newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
             logger: logger, onProgress: { progress.update($0) })
         let trainer = try makeTrainer(study.trainer, study: study, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

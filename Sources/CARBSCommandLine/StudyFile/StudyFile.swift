@@ -31,6 +31,14 @@ public struct StudyFile: Sendable, Hashable {
         case builtin(name: String, cost: MLPTraining.CostMeasure? = nil)
     }
 
+    /// Where a study's earlier runs come from: `warm_start: {db: earlier.sqlite}`.
+    public struct WarmStart: Sendable, Hashable {
+        /// The earlier study's database (relative paths resolved against the study file's directory).
+        public var database: String
+        /// Values for parameters the earlier runs did not have.
+        public var fixedValues: [String: Double]
+    }
+
     public var name: String
     public var configuration: CARBSConfiguration
     public var parameters: [Parameter]
@@ -40,6 +48,8 @@ public struct StudyFile: Sendable, Hashable {
     public var timeoutSeconds: Int
     public var maxAttempts: Int
     public var trainer: TrainerSpec?
+    /// Earlier runs the study starts from, when it names a study database to warm-start from.
+    public var warmStart: WarmStart? = nil
     /// Settings that work but probably surprise.
     public var warnings: [String]
 

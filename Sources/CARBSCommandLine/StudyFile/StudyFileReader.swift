@@ -28,7 +28,7 @@ struct StudyFileReader {
             top, path: "",
             allowed: [
                 "name", "direction", "parameters", "budget", "max_in_flight", "lease_seconds", "timeout_seconds",
-                "max_attempts", "optimizer", "trainer",
+                "max_attempts", "optimizer", "trainer", "warm_start",
             ])
 
         let name = string(top["name"], "name") ?? ""
@@ -69,6 +69,7 @@ struct StudyFileReader {
         let attempts = integer(top["max_attempts"], "max_attempts", minimum: 1) ?? 3
         var trainer: StudyFile.TrainerSpec?
         if let node = top["trainer"] { trainer = readTrainer(node) }
+        let warmStart = top["warm_start"].flatMap { readWarmStart($0) }
 
         var warnings: [String] = []
         if problems.isEmpty {
@@ -82,7 +83,7 @@ struct StudyFileReader {
         return StudyFile(
             name: name, configuration: configuration, parameters: parameters, budget: budget,
             maxInFlight: maxInFlight, leaseSeconds: lease, timeoutSeconds: timeout, maxAttempts: attempts,
-            trainer: trainer, warnings: warnings)
+            trainer: trainer, warmStart: warmStart, warnings: warnings)
     }
 
     // MARK: - Sections
@@ -279,6 +280,24 @@ struct StudyFileReader {
         return .command(
             arguments: arguments, workingDirectory: directory ?? baseDirectory, environment: environment,
             lostExitCodes: lost)
+    }
+
+    private mutating func readWarmStart(_ node: Node) -> StudyFile.WarmStart? {
+        guard let map = mapping(node, "warm_start") else { return nil }
+        rejectUnknownKeys(map, path: "warm_start.", allowed: ["db", "fixed_values"])
+        guard let path = string(map["db"], "warm_start.db"), !path.isEmpty else {
+            problems.append("warm_start.db: is required (the study database whose runs the new study starts from)")
+            return nil
+        }
+        var fixed: [String: Double] = [:]
+        if let valuesNode = map["fixed_values"], let values = mapping(valuesNode, "warm_start.fixed_values") {
+            for (key, value) in values {
+                let name = key.string ?? "?"
+                if let number = number(value, "warm_start.fixed_values.\(name)") { fixed[name] = number }
+            }
+        }
+        let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
+        return StudyFile.WarmStart(database: resolved, fixedValues: fixed)
     }
 
     // MARK: - Scalars
