@@ -71,7 +71,7 @@ enum DashboardPage {
         const token = new URLSearchParams(location.search).get("token");
         const headers = token ? { "Authorization": "Bearer " + token } : {};
         const byId = (id) => document.getElementById(id);
-        const number = (x) => x === null || x === undefined ? "–" : (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : +x.toPrecision(4)).toString();
+        const number = (x) => x == null ? "–" : (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : +x.toPrecision(4)).toString();
         const time = (t) => t ? new Date(t).toLocaleTimeString() : "–";
         async function get(path, kind) {
           const response = await fetch(path, { headers, cache: "no-store" });
@@ -106,7 +106,7 @@ enum DashboardPage {
           byId("best").textContent = s.best ? number(s.best.output) : "–";
           byId("total-cost").textContent = number(p.total_cost) + (b.max_total_cost ? " / " + number(b.max_total_cost) : "");
           byId("per-minute").textContent = number(s.results_per_minute.last_ten_minutes);
-          const fraction = p.budget_fraction === null ? 0 : p.budget_fraction;
+          const fraction = p.budget_fraction == null ? 0 : p.budget_fraction;
           byId("budget-bar").style.width = (100 * fraction).toFixed(1) + "%";
           byId("budget-text").textContent = (100 * fraction).toFixed(1) + "% of the budget · " + Math.round(s.elapsed_seconds) + " s elapsed";
           byId("rate").innerHTML = rateBars(s.results_per_minute.per_minute);
@@ -127,7 +127,7 @@ enum DashboardPage {
             row.dataset.state = r.state; row.dataset.worker = r.worker || "";
             cell(row, r.suggestion_id.slice(0, 8)).title = r.suggestion_id; cell(row, r.attempt, "num"); cell(row, r.state);
             cell(row, r.worker || "–"); cell(row, time(r.started_at)); cell(row, time(r.last_heartbeat_at));
-            cell(row, r.lease_seconds_left === null ? "–" : r.lease_seconds_left.toFixed(0), "num");
+            cell(row, r.lease_seconds_left == null ? "–" : r.lease_seconds_left.toFixed(0), "num");
           });
           byId("in-flight-empty").style.display = f.runs.length ? "none" : "block";
         }

@@ -5,8 +5,8 @@ import CARBSService
 import CARBSStore
 import Foundation
 
-/// The JSON documents of `/api/v1/…` (snake_case keys, RFC 3339 times, non-finite numbers as null), built from
-/// one read transaction of the database and the service's live view.
+/// The JSON documents of `/api/v1/…` (snake_case keys, RFC 3339 times; a field without a value, or with a
+/// non-finite number, is left out), built from one read transaction of the database and the service's live view.
 enum LiveViewDocuments {
     /// `/api/v1/study`: where the study stands.
     struct Study: Encodable {

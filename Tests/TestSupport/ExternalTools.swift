@@ -5,10 +5,12 @@ import Foundation
 /// installs both. A test that needs one fails with that hint when it is missing; it never skips.
 public enum ExternalTools {
     /// Runs `arguments[0]` (looked up in PATH) under `timeout`, with `input` on standard input.
+    /// - Parameters:
+    ///   - discardingErrors: throw standard error away (Chromium's D-Bus complaints) instead of passing it on.
     /// - Returns: The exit status and standard output (standard error goes to the test's own).
-    public static func run(_ arguments: [String], input: Data? = nil, timeoutSeconds: Int = 120) throws -> (
-        status: Int32, output: Data
-    ) {
+    public static func run(
+        _ arguments: [String], input: Data? = nil, timeoutSeconds: Int = 120, discardingErrors: Bool = false
+    ) throws -> (status: Int32, output: Data) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = ["--kill-after=5", String(timeoutSeconds)] + arguments
@@ -16,6 +18,7 @@ public enum ExternalTools {
         let stdin = Pipe()
         process.standardOutput = stdout
         process.standardInput = stdin
+        if discardingErrors { process.standardError = FileHandle.nullDevice }
         try process.run()
         if let input { stdin.fileHandleForWriting.write(input) }
         try stdin.fileHandleForWriting.close()
@@ -52,7 +55,7 @@ public enum ExternalTools {
         let (status, output) = try run([
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
             "--user-data-dir=\(profile.path)", "--virtual-time-budget=\(virtualTimeMilliseconds)", "--dump-dom", url,
-        ])
+        ], discardingErrors: true)
         guard status == 0 else { throw HarnessError("chromium --dump-dom \(url) exited with status \(status)") }
         return String(decoding: output, as: UTF8.self)
     }
@@ -63,7 +66,7 @@ public enum ExternalTools {
         let (status, _) = try run([
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=4000",
             "--window-size=\(width),\(height)", "--screenshot=\(path)", url,
-        ])
+        ], discardingErrors: true)
         guard status == 0 else { throw HarnessError("chromium --screenshot \(url) exited with status \(status)") }
     }
 
