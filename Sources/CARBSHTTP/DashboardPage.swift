@@ -120,6 +120,7 @@ enum DashboardPage {
           fill("dead-letters", dead.recent, (row, d) => {
             row.dataset.reason = d.reason_code; cell(row, time(d.received_at)); cell(row, d.reason, "reason");
           });
+          byId("dead-letters").style.display = dead.total === 0 ? "none" : "table";
         }
         function showInFlight(f) {
           fill("in-flight", f.runs, (row, r) => {
