@@ -30,7 +30,7 @@ struct LiveViewFleetTests {
 
     @Test("the dashboard's plotted points grow as results arrive, its in-flight table matches the database, /metrics counts what the database holds")
     func dashboard() async throws {
-        let study = try FleetStudy("live", settings: .init(maxObservations: 14, maxInFlight: 3))
+        let study = try FleetStudy("live", settings: .init(maxObservations: 16, maxInFlight: 3))
         defer { study.tearDown() }
         let token = "t-\(UUID().uuidString)"
         let optimizer = try study.startOptimizer(options: ["--http", "127.0.0.1:0", "--http-token", token])
@@ -76,18 +76,21 @@ struct LiveViewFleetTests {
         #expect(samples.value("carbs_in_flight") == Double(counts.inFlight))
         #expect(try await Self.get(base + "/readyz").status == 200)
 
-        // Let the runs go: more points appear without reloading anything but the page itself.
+        // Let some runs go, then hold them again (so that the study cannot end while the page loads): more points.
         study.openGate()
         try await study.waitUntil("3 more observations are stored", timeout: .seconds(90)) {
             try study.observations().count >= quietObservations + 3
         }
+        study.closeGate()
+        let (heldObservations, _) = try await waitUntilQuiet(study)
         let second = try ExternalTools.renderedDOM(of: page)
-        let storedNow = try study.observations().count
+        #expect(Self.refreshes(second) >= 1, "the page never loaded its data:\n\(second.prefix(3000))")
         #expect(Self.plottedPoints(second) > Self.plottedPoints(first))
-        #expect(Self.plottedPoints(second) <= storedNow)
+        #expect(Self.plottedPoints(second) == heldObservations)
 
+        study.openGate()
         try await study.expectCleanExit(optimizer, within: .seconds(120))
-        try study.expectEveryObservationOnce(14)
+        try study.expectEveryObservationOnce(16)
         try await study.stopWorkers()
     }
 
