@@ -173,11 +173,15 @@ enum LiveViewDocuments {
         let counts = snapshot.counts
         let report = snapshot.report
         var fractions: [Double] = []
-        if let max = configuration.maxObservations, max > 0 { fractions.append(Double(counts.observations) / Double(max)) }
+        if let max = configuration.maxObservations, max > 0 {
+            fractions.append(Double(counts.observations) / Double(max))
+        }
         if let max = configuration.maxTotalCost, max > 0 { fractions.append(counts.totalCost / max) }
         let running = counts.suggestions[.running] ?? 0
         let point = { (cost: Double?, output: Double?, runs: Int, parameters: [String: Double]) in
-            Study.Point(cost: finite(cost), output: finite(output), runs: runs, parameters: parameters.compactMapValues { finite($0) })
+            Study.Point(
+                cost: finite(cost), output: finite(output), runs: runs,
+                parameters: parameters.compactMapValues { finite($0) })
         }
         let best = live.summary?.best.map { point($0.cost, $0.output, 1, $0.parameters) }
         return Study(
@@ -213,7 +217,8 @@ enum LiveViewDocuments {
         let lastMinute = times.filter { now.timeIntervalSince($0) < 60 }.count
         let recent = times.filter { now.timeIntervalSince($0) < 600 }
         let span = recent.min().map { max(now.timeIntervalSince($0), 60) } ?? 600
-        return Study.Rate(lastMinute: lastMinute, lastTenMinutes: Double(recent.count) / (span / 60), perMinute: perMinute)
+        return Study.Rate(
+            lastMinute: lastMinute, lastTenMinutes: Double(recent.count) / (span / 60), perMinute: perMinute)
     }
 
     static func deadLetters(_ messages: [LoggedMessage]) -> Study.DeadLetters {
@@ -221,7 +226,8 @@ enum LiveViewDocuments {
         for message in messages { byReason[OptimizerMetrics.reasonLabel(message.reason ?? ""), default: 0] += 1 }
         let recent = messages.suffix(20).reversed().map {
             Study.DeadLetter(
-                receivedAt: $0.receivedAt, reason: $0.reason ?? "", reasonCode: OptimizerMetrics.reasonLabel($0.reason ?? ""),
+                receivedAt: $0.receivedAt, reason: $0.reason ?? "",
+                reasonCode: OptimizerMetrics.reasonLabel($0.reason ?? ""),
                 body: String($0.body.prefix(200)))
         }
         return Study.DeadLetters(total: messages.count, byReason: byReason, recent: Array(recent))
@@ -230,7 +236,8 @@ enum LiveViewDocuments {
     static func observations(_ snapshot: Snapshot) -> Observations {
         let items = snapshot.observations.enumerated().map { index, o in
             Observations.Item(
-                index: index, suggestionId: o.suggestionID, attempt: o.attempt, status: o.isFailure ? "failure" : "success",
+                index: index, suggestionId: o.suggestionID, attempt: o.attempt,
+                status: o.isFailure ? "failure" : "success",
                 output: finite(o.output), cost: finite(o.cost), params: o.params, worker: o.worker,
                 observedAt: o.observedAt, startedAt: o.startedAt, finishedAt: o.finishedAt)
         }
@@ -238,14 +245,16 @@ enum LiveViewDocuments {
     }
 
     static func inFlight(_ snapshot: Snapshot) -> InFlight {
-        let runs = snapshot.inFlight.sorted { ($0.suggestion.createdAt, $0.suggestion.id) < ($1.suggestion.createdAt, $1.suggestion.id) }
-            .map { suggestion, attempt in
-                InFlight.Run(
-                    suggestionId: suggestion.id, attempt: suggestion.attempt, state: suggestion.state.rawValue,
-                    worker: suggestion.worker, createdAt: suggestion.createdAt, startedAt: attempt?.startedAt,
-                    lastHeartbeatAt: suggestion.lastHeardAt, leaseDeadline: suggestion.leaseDeadline,
-                    leaseSecondsLeft: suggestion.leaseDeadline.map { max($0.timeIntervalSince(snapshot.now), 0) })
-            }
+        let runs = snapshot.inFlight.sorted {
+            ($0.suggestion.createdAt, $0.suggestion.id) < ($1.suggestion.createdAt, $1.suggestion.id)
+        }
+        .map { suggestion, attempt in
+            InFlight.Run(
+                suggestionId: suggestion.id, attempt: suggestion.attempt, state: suggestion.state.rawValue,
+                worker: suggestion.worker, createdAt: suggestion.createdAt, startedAt: attempt?.startedAt,
+                lastHeartbeatAt: suggestion.lastHeardAt, leaseDeadline: suggestion.leaseDeadline,
+                leaseSecondsLeft: suggestion.leaseDeadline.map { max($0.timeIntervalSince(snapshot.now), 0) })
+        }
         return InFlight(now: snapshot.now, count: runs.count, runs: runs)
     }
 }

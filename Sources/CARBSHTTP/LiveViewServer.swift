@@ -27,7 +27,10 @@ public struct LiveViewServer: Service {
         /// Allows a non-loopback address without a token.
         public var allowsInsecure: Bool
 
-        public init(address: ListenAddress = .init(host: "127.0.0.1", port: 0), token: String? = nil, allowsInsecure: Bool = false) {
+        public init(
+            address: ListenAddress = .init(host: "127.0.0.1", port: 0), token: String? = nil,
+            allowsInsecure: Bool = false
+        ) {
             self.address = address
             self.token = token
             self.allowsInsecure = allowsInsecure
@@ -38,7 +41,8 @@ public struct LiveViewServer: Service {
         public func validate() throws(LiveViewError) {
             if let token {
                 guard !token.isEmpty, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-                    throw LiveViewError(.invalidToken, "--http-token: the token must be non-empty printable ASCII without spaces")
+                    throw LiveViewError(
+                        .invalidToken, "--http-token: the token must be non-empty printable ASCII without spaces")
                 }
             }
             if !address.isLoopback && token == nil && !allowsInsecure {
@@ -97,7 +101,8 @@ public struct LiveViewServer: Service {
         router.get("/readyz") { _, _ in
             let problems = source.readinessProblems()
             return Self.response(
-                problems.isEmpty ? "ready\n" : problems.joined(separator: "\n") + "\n", type: "text/plain; charset=utf-8",
+                problems.isEmpty ? "ready\n" : problems.joined(separator: "\n") + "\n",
+                type: "text/plain; charset=utf-8",
                 status: problems.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in
@@ -148,7 +153,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         self.openPaths = openPaths
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if openPaths.contains(request.uri.path) { return try await next(request, context) }
         var offered: Substring?
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+
 @testable import CARBSCommandLine
 
 /// The live view's flags: `carbs tune` serves it by default on 127.0.0.1 (a free port), `carbs optimizer` only
@@ -13,7 +14,9 @@ struct HTTPOptionsTests {
         #expect(live.address.host == "127.0.0.1" && live.address.port == 0)
         #expect(live.token == nil)
         #expect(try TuneCommand.parse(["study.yaml", "--no-http"]).liveViewConfiguration() == nil)
-        #expect(throws: (any Error).self) { try TuneCommand.parse(["study.yaml", "--no-http", "--http", "127.0.0.1:1"]) }
+        #expect(throws: (any Error).self) {
+            try TuneCommand.parse(["study.yaml", "--no-http", "--http", "127.0.0.1:1"])
+        }
     }
 
     @Test("optimizer: off unless --http is given")
@@ -31,7 +34,11 @@ struct HTTPOptionsTests {
         for command in ["optimizer", "tune"] {
             let arguments = ["study.yaml", "--db", "x.db"] + flags
             do {
-                if command == "optimizer" { _ = try OptimizerCommand.parse(arguments) } else { _ = try TuneCommand.parse(arguments) }
+                if command == "optimizer" {
+                    _ = try OptimizerCommand.parse(arguments)
+                } else {
+                    _ = try TuneCommand.parse(arguments)
+                }
                 Issue.record("\(command) \(arguments) was accepted")
             } catch {
                 let message = OptimizerCommand.message(for: error)
@@ -43,7 +50,9 @@ struct HTTPOptionsTests {
 
     @Test("a public address with --http-token or --http-insecure is accepted")
     func publicAddressAllowed() throws {
-        let withToken = try OptimizerCommand.parse(["s.yaml", "--db", "x", "--http", "0.0.0.0:9100", "--http-token", "abc"])
+        let withToken = try OptimizerCommand.parse([
+            "s.yaml", "--db", "x", "--http", "0.0.0.0:9100", "--http-token", "abc",
+        ])
         #expect(try withToken.http.configuration()?.token == "abc")
         let insecure = try OptimizerCommand.parse(["s.yaml", "--db", "x", "--http", "0.0.0.0:9100", "--http-insecure"])
         #expect(try insecure.http.configuration()?.allowsInsecure == true)
@@ -51,7 +60,9 @@ struct HTTPOptionsTests {
 
     @Test("--http-token without --http is a mistake; so is a token with a space")
     func tokenMistakes() {
-        #expect(throws: (any Error).self) { try OptimizerCommand.parse(["s.yaml", "--db", "x", "--http-token", "abc"]) }
+        #expect(throws: (any Error).self) {
+            try OptimizerCommand.parse(["s.yaml", "--db", "x", "--http-token", "abc"])
+        }
         #expect(throws: (any Error).self) {
             try OptimizerCommand.parse(["s.yaml", "--db", "x", "--http", "127.0.0.1:1", "--http-token", "a b"])
         }

@@ -1,7 +1,7 @@
 import CARBSStore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -28,7 +28,9 @@ struct LiveViewFleetTests {
         var description: String { "\(id.prefix(8))/\(attempt) \(state) on \(worker.isEmpty ? "-" : worker)" }
     }
 
-    @Test("the dashboard's plotted points grow as results arrive, its in-flight table matches the database, /metrics counts what the database holds")
+    @Test(
+        "the dashboard's plotted points grow as results arrive, its in-flight table matches the database, /metrics counts what the database holds"
+    )
     func dashboard() async throws {
         let study = try FleetStudy("live", settings: .init(maxObservations: 16, maxInFlight: 3))
         defer { study.tearDown() }
@@ -43,7 +45,9 @@ struct LiveViewFleetTests {
             _ = try await injector.runOnce(output: 3.5, cost: 42, publishingResultTimes: 2)
         }
         for index in 1...2 { try study.startWorker("w\(index)", trainer: .sleeping(seconds: 0.3)) }
-        try await study.waitUntil("4 observations are stored", timeout: .seconds(90)) { try study.observations().count >= 4 }
+        try await study.waitUntil("4 observations are stored", timeout: .seconds(90)) {
+            try study.observations().count >= 4
+        }
 
         // Hold every run at the gate: once both workers wait there, the database stops changing.
         study.closeGate()
@@ -64,7 +68,9 @@ struct LiveViewFleetTests {
         let observations = try store.observations()
         let suggestions = try store.suggestions()
         #expect(samples.value("carbs_suggestions_issued_total") == Double(suggestions.count))
-        #expect(samples.value("carbs_results_total", ["status": "success"]) == Double(observations.filter { !$0.isFailure }.count))
+        #expect(
+            samples.value("carbs_results_total", ["status": "success"])
+                == Double(observations.filter { !$0.isFailure }.count))
         #expect(samples.value("carbs_results_total", ["status": "failure"]) == Double(counts.failures))
         #expect(samples.value("carbs_duplicate_results_total") == Double(counts.messages[.duplicate] ?? 0))
         #expect(samples.value("carbs_duplicate_results_total") == 1)
@@ -113,7 +119,9 @@ struct LiveViewFleetTests {
         var url: String?
         try await study.waitUntil("the optimizer announces its live view", timeout: .seconds(60)) {
             let log = try String(contentsOfFile: optimizer.logPath, encoding: .utf8)
-            guard let range = log.range(of: #"live view at (http://[^ /]+)/"#, options: .regularExpression) else { return false }
+            guard let range = log.range(of: #"live view at (http://[^ /]+)/"#, options: .regularExpression) else {
+                return false
+            }
             url = String(log[range].dropFirst("live view at ".count).dropLast())
             return true
         }

@@ -2,8 +2,8 @@ import CARBSHTTP
 import CARBSService
 import CARBSStore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The live view in process, over the embedded transport and a real SQLite database: its JSON against the
 /// database, /metrics read by an independent parser against the database's counts, the token and bind rules,
@@ -78,7 +78,9 @@ struct LiveViewServerTests {
             let observations = try study.store.observations()
             let suggestions = try study.store.suggestions()
             #expect(samples.value("carbs_suggestions_issued_total") == Double(suggestions.count))
-            #expect(samples.value("carbs_results_total", ["status": "success"]) == Double(observations.filter { !$0.isFailure }.count))
+            #expect(
+                samples.value("carbs_results_total", ["status": "success"])
+                    == Double(observations.filter { !$0.isFailure }.count))
             #expect(samples.value("carbs_results_total", ["status": "failure"]) == Double(counts.failures))
             #expect(samples.value("carbs_results_total", ["status": "lost"]) == 0)
             #expect(samples.value("carbs_duplicate_results_total") == Double(counts.messages[.duplicate] ?? 0))
@@ -101,7 +103,9 @@ struct LiveViewServerTests {
     func bearerToken() async throws {
         let token = "s3cret-\(UUID().uuidString)"
         try await LiveViewHarness.with(configuration: .init(token: token)) { study in
-            for path in ["/", "/api/v1/study", "/api/v1/observations", "/api/v1/in-flight", "/metrics", "/plots/frontier.svg"] {
+            for path in [
+                "/", "/api/v1/study", "/api/v1/observations", "/api/v1/in-flight", "/metrics", "/plots/frontier.svg",
+            ] {
                 let bare = try await HTTP.request(study.baseURL + path)
                 #expect(bare.status == 401, "\(path) without a token: \(bare.status)")
                 #expect(bare.headers["www-authenticate"]?.hasPrefix("Bearer") == true)

@@ -30,7 +30,9 @@ public enum ExternalTools {
     /// The path of `name` in PATH, if it is there.
     public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     // MARK: - Chromium
@@ -50,12 +52,15 @@ public enum ExternalTools {
     /// returns the DOM as rendered then.
     public static func renderedDOM(of url: String, virtualTimeMilliseconds: Int = 4000) throws -> String {
         let chromium = try requireChromium()
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("carbs-chromium-\(UUID().uuidString)")
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "carbs-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let (status, output) = try run([
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            "--user-data-dir=\(profile.path)", "--virtual-time-budget=\(virtualTimeMilliseconds)", "--dump-dom", url,
-        ], discardingErrors: true)
+        let (status, output) = try run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--user-data-dir=\(profile.path)", "--virtual-time-budget=\(virtualTimeMilliseconds)", "--dump-dom",
+                url,
+            ], discardingErrors: true)
         guard status == 0 else { throw HarnessError("chromium --dump-dom \(url) exited with status \(status)") }
         return String(decoding: output, as: UTF8.self)
     }
@@ -63,10 +68,12 @@ public enum ExternalTools {
     /// Saves a PNG screenshot of `url` as rendered by headless Chromium.
     public static func screenshot(of url: String, to path: String, width: Int = 1400, height: Int = 1500) throws {
         let chromium = try requireChromium()
-        let (status, _) = try run([
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=4000",
-            "--window-size=\(width),\(height)", "--screenshot=\(path)", url,
-        ], discardingErrors: true)
+        let (status, _) = try run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--virtual-time-budget=4000",
+                "--window-size=\(width),\(height)", "--screenshot=\(path)", url,
+            ], discardingErrors: true)
         guard status == 0 else { throw HarnessError("chromium --screenshot \(url) exited with status \(status)") }
     }
 

@@ -28,13 +28,16 @@ struct HTTPOptions: ParsableArguments {
     ///   token or `--http-insecure`.
     func configuration(defaultAddress: String? = nil) throws -> LiveViewServer.Configuration? {
         guard let text = address ?? defaultAddress else {
-            if token != nil || allowsInsecure { throw ValidationError("--http-token and --http-insecure need --http HOST:PORT") }
+            if token != nil || allowsInsecure {
+                throw ValidationError("--http-token and --http-insecure need --http HOST:PORT")
+            }
             return nil
         }
         let environmentToken = ProcessInfo.processInfo.environment["CARBS_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         do {
             let configuration = LiveViewServer.Configuration(
-                address: try ListenAddress(parsing: text), token: token ?? environmentToken, allowsInsecure: allowsInsecure)
+                address: try ListenAddress(parsing: text), token: token ?? environmentToken,
+                allowsInsecure: allowsInsecure)
             try configuration.validate()
             return configuration
         } catch {
@@ -53,7 +56,8 @@ func makeLiveView(
     let hasToken = configuration.token != nil
     return try LiveViewServer(
         configuration: configuration,
-        source: LiveViewSource(service: service, store: store, registry: metrics.registry, isBrokerConnected: isBrokerConnected),
+        source: LiveViewSource(
+            service: service, store: store, registry: metrics.registry, isBrokerConnected: isBrokerConnected),
         logger: logger,
         onListening: { address in
             let hint = hasToken ? " (send Authorization: Bearer <token>, or open it with ?token=<token>)" : ""

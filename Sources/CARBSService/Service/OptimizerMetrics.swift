@@ -19,10 +19,11 @@ import Foundation
 /// | `carbs_in_flight`, `carbs_queued`, `carbs_observations`, `carbs_best_output` | gauge | |
 public struct OptimizerMetrics: Sendable {
     /// The dead-letter reasons that get a label of their own (the protocol's error codes); others are `other`.
-    public static let deadLetterReasons: [String] = [
-        ProtocolError.Code.invalidJSON, .missingField, .invalidField, .unsupportedProtocol, .unknownKind,
-        .unknownSuggestion, .wrongStudy, .invalidStudyName,
-    ].map(\.rawValue) + ["other"]
+    public static let deadLetterReasons: [String] =
+        [
+            ProtocolError.Code.invalidJSON, .missingField, .invalidField, .unsupportedProtocol, .unknownKind,
+            .unknownSuggestion, .wrongStudy, .invalidStudyName,
+        ].map(\.rawValue) + ["other"]
 
     /// The result statuses counted by `carbs_results_total`.
     public static let resultStatuses: [WorkerMessage.Status] = [.success, .failure, .lost]

@@ -28,13 +28,15 @@ struct LiveViewHarness {
     ///   - configuration: the server's settings; its address is replaced by 127.0.0.1:0.
     ///   - brokerConnected: what `/readyz` hears about the broker.
     static func with<T: Sendable>(
-        configuration: LiveViewServer.Configuration = .init(), brokerConnected: @escaping @Sendable () -> Bool = { true },
+        configuration: LiveViewServer.Configuration = .init(),
+        brokerConnected: @escaping @Sendable () -> Bool = { true },
         _ body: (LiveViewHarness) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory(prefix: "carbs-http")
         defer { directory.remove() }
         let study = "live-\(UInt32.random(in: 0...UInt32.max))"
-        let persistence = try SQLiteStudyPersistence(path: directory.path("study.sqlite"), study: study, configuration: Data("{}".utf8))
+        let persistence = try SQLiteStudyPersistence(
+            path: directory.path("study.sqlite"), study: study, configuration: Data("{}".utf8))
         let broker = EmbeddedBroker()
         let metrics = LiveViewMetrics()
         var logger = Logger(label: "carbs.http.test")
@@ -66,7 +68,9 @@ struct LiveViewHarness {
             defer { group.cancelAll() }
             let deadline = ContinuousClock.now + .seconds(60)
             while bound.withLock({ $0 }) == nil {
-                guard ContinuousClock.now < deadline else { throw HarnessError("the live view did not start listening in 60 s") }
+                guard ContinuousClock.now < deadline else {
+                    throw HarnessError("the live view did not start listening in 60 s")
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             try await worker.start()
@@ -103,7 +107,9 @@ struct LiveViewHarness {
         let started = WorkerMessage(
             kind: .started, study: studyName, suggestionID: suggestion.suggestionID, attempt: suggestion.attempt,
             worker: "test-worker", sentAt: Date())
-        try await worker.publish(result: OutboundMessage(body: WireFormat.encode(started), messageID: UUID().uuidString, correlationID: suggestion.suggestionID))
+        try await worker.publish(
+            result: OutboundMessage(
+                body: WireFormat.encode(started), messageID: UUID().uuidString, correlationID: suggestion.suggestionID))
         try await worker.acknowledge(inbound)
         let result = WorkerMessage(
             kind: .result, study: studyName, suggestionID: suggestion.suggestionID, attempt: suggestion.attempt,
@@ -111,14 +117,17 @@ struct LiveViewHarness {
             output: status == .success ? x * x + 100 / steps : nil, cost: steps)
         for _ in 0..<copies {
             try await worker.publish(
-                result: OutboundMessage(body: WireFormat.encode(result), messageID: UUID().uuidString, correlationID: suggestion.suggestionID))
+                result: OutboundMessage(
+                    body: WireFormat.encode(result), messageID: UUID().uuidString,
+                    correlationID: suggestion.suggestionID))
         }
         return suggestion.suggestionID
     }
 
     /// Publishes a body that is not a valid worker message (it is dead-lettered).
     func publishGarbage(_ text: String) async throws {
-        try await worker.publish(result: OutboundMessage(body: Data(text.utf8), messageID: UUID().uuidString, correlationID: "garbage"))
+        try await worker.publish(
+            result: OutboundMessage(body: Data(text.utf8), messageID: UUID().uuidString, correlationID: "garbage"))
     }
 
     /// Polls until `condition` holds (every 50 ms, at most `timeout`).
