@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 
 /// The live view of a running study over HTTP: the dashboard page, the JSON API, Prometheus metrics, health and
-/// readiness. Every route is a GET (or HEAD); nothing it serves changes the study.
+/// readiness. Every route is a GET (other methods get 404); nothing it serves changes the study.
 ///
 /// | path | what |
 /// |---|---|
