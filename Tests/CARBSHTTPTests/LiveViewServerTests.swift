@@ -99,6 +99,41 @@ struct LiveViewServerTests {
         }
     }
 
+    @Test("lease expiries, re-issues and lost results are counted as the database records them")
+    func lostRuns() async throws {
+        // The silent run's lease runs out after 3 s; every other run reports within milliseconds of starting.
+        try await LiveViewHarness.with(leaseSeconds: 3) { study in
+            // A run that goes silent: its lease runs out and it is re-issued as attempt 2.
+            let silent = try await study.start()
+            try await study.waitUntil("the silent run is re-issued") {
+                try study.store.suggestions().first { $0.id == silent.suggestionID }?.attempt == 2
+            }
+            // A run reported lost: re-issued as its next attempt.
+            try await study.runOnce(status: .lost)
+            try await study.waitUntil("the lost report is logged and nothing runs") {
+                let lost = try study.store.messageLog().filter { $0.kind == "result" && $0.status == "lost" }
+                let running = try study.store.suggestions(in: [.running])
+                let reissues = try study.store.suggestions().reduce(0) { $0 + $1.attempt - 1 }
+                return lost.count == 1 && running.isEmpty && reissues >= 2
+            }
+            let samples = try ExternalTools.parsePrometheusText(try await HTTP.request(study.baseURL + "/metrics").text)
+            let suggestions = try study.store.suggestions()
+            let expired = try study.store.read { tx in
+                try suggestions.flatMap { try tx.attempts(ofSuggestion: $0.id) }.filter { $0.outcome == .expired }.count
+            }
+            let lost = try study.store.messageLog().filter {
+                $0.kind == "result" && $0.status == "lost" && $0.disposition == .applied
+            }
+            #expect(expired >= 1)
+            #expect(samples.value("carbs_lease_expiries_total") == Double(expired))
+            #expect(samples.value("carbs_reissues_total") == Double(suggestions.reduce(0) { $0 + $1.attempt - 1 }))
+            #expect(samples.value("carbs_results_total", ["status": "lost"]) == Double(lost.count))
+            #expect(lost.count == 1)
+            #expect(samples.value("carbs_results_total", ["status": "success"]) == 0)
+            #expect(samples.value("carbs_suggestions_issued_total") == Double(suggestions.count))
+        }
+    }
+
     @Test("with a token: 401 without it or with a wrong one; the header or ?token= opens; the probes stay open")
     func bearerToken() async throws {
         let token = "s3cret-\(UUID().uuidString)"

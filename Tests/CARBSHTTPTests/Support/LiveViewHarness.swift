@@ -28,7 +28,7 @@ struct LiveViewHarness {
     ///   - configuration: the server's settings; its address is replaced by 127.0.0.1:0.
     ///   - brokerConnected: what `/readyz` hears about the broker.
     static func with<T: Sendable>(
-        configuration: LiveViewServer.Configuration = .init(),
+        configuration: LiveViewServer.Configuration = .init(), leaseSeconds: Int = 60,
         brokerConnected: @escaping @Sendable () -> Bool = { true },
         _ body: (LiveViewHarness) async throws -> T
     ) async throws -> T {
@@ -42,7 +42,7 @@ struct LiveViewHarness {
         var logger = Logger(label: "carbs.http.test")
         logger.logLevel = .warning
         let service = OptimizerService(
-            configuration: .init(study: study, maxInFlight: 2, maxObservations: 1000, leaseSeconds: 60),
+            configuration: .init(study: study, maxInFlight: 2, maxObservations: 1000, leaseSeconds: leaseSeconds),
             transport: try broker.optimizerTransport(study: study), persistence: persistence,
             newOptimizer: {
                 try CARBSOptimizer(
@@ -98,19 +98,9 @@ struct LiveViewHarness {
     /// - Returns: The suggestion's id.
     @discardableResult
     func runOnce(status: WorkerMessage.Status = .success, copies: Int = 1) async throws -> String {
-        guard let inbound = try await worker.receiveSuggestion(timeout: .seconds(60)) else {
-            throw HarnessError("no suggestion within 60 s")
-        }
-        let suggestion = try WireFormat.decodeSuggestion(inbound.body, expectedStudy: studyName)
+        let suggestion = try await start()
         let x = suggestion.params["x"]?.doubleValue ?? 0
         let steps = suggestion.params["steps"]?.doubleValue ?? 1
-        let started = WorkerMessage(
-            kind: .started, study: studyName, suggestionID: suggestion.suggestionID, attempt: suggestion.attempt,
-            worker: "test-worker", sentAt: Date())
-        try await worker.publish(
-            result: OutboundMessage(
-                body: WireFormat.encode(started), messageID: UUID().uuidString, correlationID: suggestion.suggestionID))
-        try await worker.acknowledge(inbound)
         let result = WorkerMessage(
             kind: .result, study: studyName, suggestionID: suggestion.suggestionID, attempt: suggestion.attempt,
             worker: "test-worker", sentAt: Date(), status: status,
@@ -122,6 +112,23 @@ struct LiveViewHarness {
                     correlationID: suggestion.suggestionID))
         }
         return suggestion.suggestionID
+    }
+
+    /// Takes one suggestion, reports `started` and acknowledges it, and says nothing more (its lease runs).
+    @discardableResult
+    func start() async throws -> SuggestionMessage {
+        guard let inbound = try await worker.receiveSuggestion(timeout: .seconds(60)) else {
+            throw HarnessError("no suggestion within 60 s")
+        }
+        let suggestion = try WireFormat.decodeSuggestion(inbound.body, expectedStudy: studyName)
+        let started = WorkerMessage(
+            kind: .started, study: studyName, suggestionID: suggestion.suggestionID, attempt: suggestion.attempt,
+            worker: "test-worker", sentAt: Date())
+        try await worker.publish(
+            result: OutboundMessage(
+                body: WireFormat.encode(started), messageID: UUID().uuidString, correlationID: suggestion.suggestionID))
+        try await worker.acknowledge(inbound)
+        return suggestion
     }
 
     /// Publishes a body that is not a valid worker message (it is dead-lettered).
