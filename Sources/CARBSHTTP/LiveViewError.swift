@@ -11,6 +11,8 @@ public struct LiveViewError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let unprotectedPublicAddress = Code(rawValue: "unprotected_public_address")
         /// `--http-token` is empty or not printable ASCII.
         public static let invalidToken = Code(rawValue: "invalid_token")
+        /// The address cannot be bound (in use, not this machine's, no permission).
+        public static let cannotListen = Code(rawValue: "cannot_listen")
     }
 
     public var code: Code

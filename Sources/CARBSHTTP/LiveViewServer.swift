@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The live view of a running study over HTTP: the dashboard page, the JSON API, Prometheus metrics, health and
 /// readiness. Every route is a GET (other methods get 404); nothing it serves changes the study.
@@ -73,17 +74,25 @@ public struct LiveViewServer: Service {
         self.onListening = onListening
     }
 
+    /// Serves until a graceful shutdown (or cancellation).
+    /// - Throws: `LiveViewError` `.cannotListen` when the address cannot be bound.
     public func run() async throws {
         let address = configuration.address
         let onListening = onListening
+        let isListening = Mutex(false)
         let application = Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "carbs"),
             onServerRunning: { channel in
+                isListening.withLock { $0 = true }
                 onListening(ListenAddress(host: address.host, port: channel.localAddress?.port ?? address.port))
             },
             logger: logger)
-        try await application.run()
+        do {
+            try await application.run()
+        } catch  where !(error is CancellationError) && !isListening.withLock({ $0 }) {
+            throw LiveViewError(.cannotListen, "--http \(address): cannot listen there: \(error)")
+        }
     }
 
     func makeRouter() -> Router<BasicRequestContext> {

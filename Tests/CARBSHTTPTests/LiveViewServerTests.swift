@@ -187,6 +187,26 @@ struct LiveViewServerTests {
         }
     }
 
+    @Test("an address in use: run() throws cannotListen naming the address")
+    func addressInUse() async throws {
+        try await LiveViewHarness.with { study in
+            let port = try #require(Int(study.baseURL.split(separator: ":").last ?? ""))
+            let second = try LiveViewServer(
+                configuration: .init(address: .init(host: "127.0.0.1", port: port)),
+                source: LiveViewSource(
+                    service: study.service, store: study.store, registry: LiveViewMetrics().registry,
+                    isBrokerConnected: { true }),
+                logger: .init(label: "carbs.http.test.second"))
+            do {
+                try await second.run()
+                Issue.record("a second server listened on port \(port)")
+            } catch let error as LiveViewError {
+                #expect(error.code == .cannotListen)
+                #expect(error.message.contains("127.0.0.1:\(port)"), "\(error)")
+            }
+        }
+    }
+
     @Test(
         "a non-loopback address needs a token or --http-insecure",
         arguments: [
