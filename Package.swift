@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // CARBS for fleets: a cost-aware Pareto-region Bayesian optimizer served over a message queue.
 import PackageDescription
 
@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Without its default traits: no swift-configuration to build (the HTTP server is configured in code).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // C libraries, wrapped as system-library targets with small shims.
@@ -37,6 +41,20 @@ let package = Package(
             name: "CARBSService",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The live view of a running study over HTTP (Hummingbird): the dashboard page, the JSON API,
+        // Prometheus metrics, health and readiness. Reads the service's view and the database; changes nothing.
+        .target(
+            name: "CARBSHTTP",
+            dependencies: [
+                "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSReport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -66,7 +84,7 @@ let package = Package(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
-                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport",
+                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport", "CARBSHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +134,11 @@ let package = Package(
             dependencies: ["CARBSAMQP", "CARBSStore", "TestSupport", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "CARBSCommandLineTests", dependencies: ["CARBSCommandLine", "TestSupport"]),
+        // The HTTP live view in process: bind and token rules, the JSON API, /metrics against the database.
+        .testTarget(
+            name: "CARBSHTTPTests",
+            dependencies: ["CARBSHTTP", "CARBSService", "CARBSStore", "CARBSMessaging", "CARBSCore", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -71,6 +71,10 @@ public struct AMQPOptimizerTransport: OptimizerTransport {
         await consumer.settle([message.receipt], .acknowledge)
     }
 
+    /// Whether both connections (publishing and consuming) are up now; false before `start()` and while
+    /// reconnecting. For readiness probes.
+    public var isConnected: Bool { publisher.isConnected && consumer.isConnected }
+
     public func withdrawQueuedSuggestions() async throws -> Int {
         try await publisher.purge(queue: names.suggestions)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 
 /// What a connection thread needs to know to connect.
@@ -29,15 +30,22 @@ struct ConnectionSettings: Sendable {
 ///
 /// Subclasses say what to set up on each new connection, how to run their commands and what to do with frames.
 ///
-/// `@unchecked Sendable`: only the stored `mailbox` and `settings` (both Sendable) are touched from other
-/// threads; every other member is used by the thread that runs `run()` only, after the initialiser returned.
+/// `@unchecked Sendable`: only the stored `mailbox`, `settings` and `connectedFlag` (all Sendable) are touched
+/// from other threads; every other member is used by the thread that runs `run()` only, after the initialiser
+/// returned.
 class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     let mailbox = Mailbox<Command>()
     let settings: ConnectionSettings
     var logger: Logger
 
     /// The current connection, nil while disconnected.
-    private(set) var connection: Connection?
+    private(set) var connection: Connection? {
+        didSet { connectedFlag.store(connection != nil, ordering: .relaxed) }
+    }
+    /// Whether `connection` is set, readable from any thread (for readiness checks).
+    private let connectedFlag = Atomic<Bool>(false)
+    /// Whether the thread holds an open, set-up connection now.
+    final var isConnected: Bool { connectedFlag.load(ordering: .relaxed) }
     /// Increases with every new connection: receipts of older connections are stale.
     private(set) var generation: UInt64 = 0
 

@@ -253,6 +253,9 @@ final class ConsumerHandle: Sendable {
         thread.launch()
     }
 
+    /// Whether the connection is up now.
+    var isConnected: Bool { thread.isConnected }
+
     deinit {
         _ = thread.mailbox.post(.shutdown(nil))
     }

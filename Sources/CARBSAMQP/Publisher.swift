@@ -249,6 +249,9 @@ final class PublisherHandle: Sendable {
         thread.launch()
     }
 
+    /// Whether the connection is up now.
+    var isConnected: Bool { thread.isConnected }
+
     deinit {
         _ = thread.mailbox.post(.shutdown(nil))
     }

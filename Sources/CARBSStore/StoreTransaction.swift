@@ -213,11 +213,15 @@ public struct StoreTransaction {
     }
 
     /// Logged messages, oldest first: the latest `limit` (all when nil), only those of one suggestion when
-    /// `suggestionID` is given.
-    public func messageLog(limit: Int? = nil, suggestionID: String? = nil) throws -> [LoggedMessage] {
+    /// `suggestionID` is given, only those with one disposition (the dead letters: `.rejected`) when
+    /// `disposition` is given.
+    public func messageLog(
+        limit: Int? = nil, suggestionID: String? = nil, disposition: MessageDisposition? = nil
+    ) throws -> [LoggedMessage] {
         try run("reading the message log") {
             var request = LoggedMessage.all()
             if let suggestionID { request = request.filter(Column("suggestion_id") == suggestionID) }
+            if let disposition { request = request.filter(Column("disposition") == disposition) }
             guard let limit else { return try request.order(Column("id")).fetchAll(db) }
             return try request.order(Column("id").desc).limit(limit).fetchAll(db).reversed()
         }

@@ -4,7 +4,8 @@ import Yams
 
 /// The Kubernetes manifests of `Deploy/kubernetes/` parse, and agree with each other and with the `carbs` binary
 /// (issue 6): the KEDA trigger watches the study's suggestions queue, the optimizer has exactly one replica and a
-/// volume for its database, workers take the broker URL from the Secret, probes run real commands.
+/// volume for its database, workers take the broker URL from the Secret, probes run real commands or ask real
+/// endpoints (the optimizer's /healthz and /readyz, issue 12), and Prometheus finds its /metrics.
 @Suite("Deploy: Kubernetes manifests")
 struct ManifestTests {
     /// Every document of every YAML file the kustomization lists, with its file name.
@@ -87,13 +88,49 @@ struct ManifestTests {
         let grace = try #require(podSpec(of: statefulSet)["terminationGracePeriodSeconds"] as? Int)
         #expect(grace >= 30)
         try expectBrokerURLFromSecret(container)
-        // The probes read the same database the optimizer writes.
-        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-            let command = try #require(
-                ((container[probe] as? [String: Any])?["exec"] as? [String: Any])?["command"] as? [String],
-                "optimizer \(probe)")
-            #expect(command.contains(database), "\(probe) \(command) does not look at \(database)")
+    }
+
+    @Test("the optimizer's live view: --http on the pod's address with a token from a Secret, probes on /healthz and /readyz, scrape annotations")
+    func optimizerLiveView() throws {
+        let statefulSet = try one("StatefulSet")
+        let container = try #require(containers(of: statefulSet).first)
+        let arguments = try #require(container["args"] as? [String])
+        let address = try #require(arguments.firstIndex(of: "--http").map { arguments[$0 + 1] }, "no --http")
+        let parts = address.split(separator: ":")
+        try #require(parts.count == 2, "--http \(address) is not HOST:PORT")
+        // Kubelet probes connect to the pod's IP, so the live view must not listen on loopback only ...
+        #expect(parts[0] == "0.0.0.0")
+        let port = try #require(Int(parts[1]))
+        let ports = (container["ports"] as? [[String: Any]] ?? []).compactMap { $0["containerPort"] as? Int }
+        #expect(ports.contains(port), "the --http port \(port) is not a container port")
+        // ... and off loopback `carbs` refuses to start without a token (or --http-insecure, not wanted here).
+        #expect(!arguments.contains("--http-insecure"))
+        let environment = try #require(container["env"] as? [[String: Any]])
+        let token = try #require(environment.first { $0["name"] as? String == "CARBS_HTTP_TOKEN" }, "no CARBS_HTTP_TOKEN")
+        #expect(token["value"] == nil, "the token must not be written into the manifest")
+        let reference = try #require(
+            (token["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: Any], "CARBS_HTTP_TOKEN is not from a Secret")
+        try expectSecretKey(name: reference["name"] as? String, key: reference["key"] as? String)
+
+        let expected = ["startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"]
+        for (probe, path) in expected {
+            let get = try #require((container[probe] as? [String: Any])?["httpGet"] as? [String: Any], "optimizer \(probe)")
+            #expect(get["path"] as? String == path, "\(probe): \(get)")
+            #expect(get["port"] as? Int == port, "\(probe): \(get)")
         }
+
+        let template = try #require((statefulSet["spec"] as? [String: Any])?["template"] as? [String: Any])
+        let annotations = try #require((template["metadata"] as? [String: Any])?["annotations"] as? [String: Any])
+        #expect(annotations["prometheus.io/scrape"] as? String == "true")
+        #expect(annotations["prometheus.io/port"] as? String == String(port))
+        #expect(annotations["prometheus.io/path"] as? String == "/metrics")
+
+        // The headless Service names the port too (for a ServiceMonitor or a port-forward).
+        let service = try #require(objects("Service").first {
+            ($0["metadata"] as? [String: Any])?["name"] as? String == "carbs-optimizer"
+        })
+        let servicePorts = ((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]]) ?? []
+        #expect(servicePorts.contains { $0["port"] as? Int == port })
     }
 
     @Test("workers: a Deployment with the broker URL from the Secret and the study of study.yaml")
@@ -135,7 +172,7 @@ struct ManifestTests {
         }
     }
 
-    @Test("every container requests resources; every probe runs a real carbs subcommand or a declared port")
+    @Test("every container requests resources; every probe runs a real carbs subcommand or asks a declared port")
     func probesAndResources() async throws {
         try DeployEnvironment.requireCarbs()
         for workload in objects("StatefulSet") + objects("Deployment") {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CARBSAMQP
 import CARBSCore
+import CARBSHTTP
 import CARBSMessaging
 import CARBSService
 import CARBSWorker
@@ -30,7 +31,13 @@ struct OptimizerCommand: AsyncParsableCommand {
     @Option(help: "Queue type: classic (default) or quorum (for clustered brokers).")
     var queueType: String = "classic"
 
+    @OptionGroup(title: "Live view") var http: HTTPOptions
+
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        _ = try http.configuration()
+    }
 
     func run() async throws {
         let study = try loadStudy(studyFile)
@@ -45,16 +52,25 @@ struct OptimizerCommand: AsyncParsableCommand {
         logger.notice("optimizer starting", metadata: ["study": "\(study.name)", "broker": "\(amqp.url)"])
         let history = try study.warmStartHistory()
         let progress = ProgressDisplay(study: study.name)
+        let transport = try AMQPOptimizerTransport(configuration: amqp, logger: logger)
+        let persistence = try openPersistence(path: db, study: study)
+        let metrics = LiveViewMetrics()
         let service = OptimizerService(
-            configuration: study.serviceConfiguration(warmStartedWith: history),
-            transport: try AMQPOptimizerTransport(configuration: amqp, logger: logger),
-            persistence: try openPersistence(path: db, study: study),
-            newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
-            logger: logger, onProgress: { progress.update($0) })
+            configuration: study.serviceConfiguration(warmStartedWith: history), transport: transport,
+            persistence: persistence, newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
+            logger: logger, onProgress: { progress.update($0) }, metrics: metrics.service)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let live = try http.configuration() {
+            services.append(
+                .init(
+                    service: try makeLiveView(
+                        live, service: service, store: persistence.store, metrics: metrics,
+                        isBrokerConnected: { transport.isConnected }, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         progress.finish()
         if let result = service.result, result.ending == .budgetReached {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CARBSCore
+import CARBSHTTP
 import CARBSMessaging
 import CARBSService
 import CARBSWorker
@@ -29,10 +30,21 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "Where to write the report at the end (default: <study name>-report).")
     var out: String?
 
+    @OptionGroup(title: "Live view (on by default at 127.0.0.1 on a free port)") var http: HTTPOptions
+
+    @Flag(name: .customLong("no-http"), help: "Do not serve the live view.")
+    var noHTTP = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if noHTTP && http.address != nil { throw ValidationError("--no-http and --http exclude each other") }
+        _ = try liveViewConfiguration()
+    }
+
+    func liveViewConfiguration() throws -> LiveViewServer.Configuration? {
+        noHTTP ? nil : try http.configuration(defaultAddress: "127.0.0.1:0")
     }
 
     func run() async throws {
@@ -48,15 +60,24 @@ struct TuneCommand: AsyncParsableCommand {
         var configuration = study.serviceConfiguration(warmStartedWith: history)
         // The embedded queues live in this process only: a restart must publish queued suggestions again.
         configuration.queuesSurviveRestart = false
+        let metrics = LiveViewMetrics()
         let service = OptimizerService(
             configuration: configuration, transport: try await broker.optimizerTransport(study: study.name),
             persistence: persistence,
             newOptimizer: { try study.makeOptimizer(warmStartedWith: history) },
-            logger: logger, onProgress: { progress.update($0) })
+            logger: logger, onProgress: { progress.update($0) }, metrics: metrics.service)
         let trainer = try makeTrainer(study.trainer, study: study, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
         ]
+        if let live = try liveViewConfiguration() {
+            // The embedded broker lives in this process: connected for as long as it runs.
+            services.append(
+                .init(
+                    service: try makeLiveView(
+                        live, service: service, store: persistence.store, metrics: metrics, isBrokerConnected: { true },
+                        logger: logger)))
+        }
         for index in 0..<(workers ?? study.maxInFlight) {
             let worker = Worker(
                 transport: try await broker.workerTransport(study: study.name), trainer: trainer,

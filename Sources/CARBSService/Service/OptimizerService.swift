@@ -65,16 +65,22 @@ public final class OptimizerService: Service, Sendable {
     let onProgress: (@Sendable (StudyProgress) -> Void)?
     let outcome = Mutex<(ending: Ending, summary: CARBSSummary)?>(nil)
     let refitCounter = Mutex(0)
+    let metrics: OptimizerMetrics
+    let liveState: Mutex<LiveStudy>
 
     /// - Parameters:
     ///   - newOptimizer: makes the optimizer of a new study (not called when the persistence has a saved one).
     ///   - clock: the time source (tests move it by hand).
     ///   - onProgress: called after every step with where the study stands.
+    ///   - metrics: where the service counts what it does (default: the process's bootstrapped metrics factory).
     public init(
         configuration: Configuration, transport: any OptimizerTransport, persistence: any StudyPersistence,
         newOptimizer: @escaping @Sendable () throws -> CARBSOptimizer, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }, onProgress: (@Sendable (StudyProgress) -> Void)? = nil
+        clock: @escaping @Sendable () -> Date = { Date() }, onProgress: (@Sendable (StudyProgress) -> Void)? = nil,
+        metrics: OptimizerMetrics = OptimizerMetrics()
     ) {
+        self.metrics = metrics
+        liveState = Mutex(LiveStudy(startedAt: clock()))
         self.configuration = configuration
         self.transport = transport
         self.persistence = persistence
@@ -86,6 +92,9 @@ public final class OptimizerService: Service, Sendable {
 
     /// The ending and final summary, once `run` returned.
     public var result: (ending: Ending, summary: CARBSSummary)? { outcome.withLock { $0 } }
+
+    /// Where the running study stands, as of its last step (read-only; for the HTTP live view).
+    public var live: LiveStudy { liveState.withLock { $0 } }
 
     /// How many times the models were refitted (one per batch of results that led to new suggestions).
     public var refitCount: Int { refitCounter.withLock { $0 } }

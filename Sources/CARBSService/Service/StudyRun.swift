@@ -87,10 +87,12 @@ struct StudyRun {
         try flush()
         logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
         service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
+        report(phase: .interrupted)
     }
 
     mutating func loop(stopRequested: () -> Bool) async throws {
         try await republishUnconfirmed()
+        report()
         while true {
             if stopRequested() || Task.isCancelled {
                 try stop()
@@ -153,8 +155,12 @@ struct StudyRun {
         }
         guard count > 0 else { return }
         let fitsBefore = optimizer.fitCount
-        let suggestions = try optimizer.suggest(count: count)
+        let suggestions = try service.metrics.time(service.metrics.suggestLatency) {
+            try optimizer.suggest(count: count)
+        }
         if optimizer.fitCount > fitsBefore { service.refitCounter.withLock { $0 += 1 } }
+        service.metrics.suggestionsIssued.increment(by: suggestions.count)
+        service.metrics.fallbackSuggestions.increment(by: suggestions.filter { $0.origin == .fallback }.count)
         var step = PersistenceStep(time: service.clock())
         for suggestion in suggestions {
             ledger.issued(id: suggestion.id)
@@ -255,16 +261,20 @@ struct StudyRun {
                 changedOptimizer = true
                 step.results.append(.init(message: decoded, parameters: parameters))
                 disposition = .applied
+                service.metrics.countResult(status)
             case .reissue(let id, let attempt):
                 dirty.insert(id)
                 reissues.append((id, attempt))
                 disposition = .applied
                 reason = "lost: re-issued as attempt \(attempt)"
+                service.metrics.countResult(.lost)
+                service.metrics.reissues.increment()
             case .forget(let id):
                 dirty.insert(id)
                 optimizer.forget(id)
                 changedOptimizer = true
                 disposition = .applied
+                service.metrics.countResult(.lost)
                 reason =
                     draining
                     ? "lost after the budget was reached: forgotten"
@@ -275,6 +285,7 @@ struct StudyRun {
             case .duplicate(_, let why):
                 disposition = decoded.kind == .result && decoded.attempt < (ledger.entries[decoded.suggestionID]?.attempt ?? 0) ? .late : .duplicate
                 reason = why
+                (disposition == .late ? service.metrics.lateResults : service.metrics.duplicates).increment()
             case .ignore(_, let why):
                 disposition = .ignored
                 reason = why
@@ -296,6 +307,7 @@ struct StudyRun {
         for (message, reason) in rejected {
             logger.warning("rejected a message", metadata: ["reason": "\(reason)"])
             try await service.transport.deadLetter(message, reason: reason)
+            service.metrics.countDeadLetter(reason: reason)
         }
         try await publish(reissues)
     }
@@ -310,6 +322,8 @@ struct StudyRun {
             switch decision {
             case .reissue(let id, let attempt):
                 logger.warning("lease expired: re-issuing", metadata: ["suggestion.id": "\(id)", "attempt": "\(attempt)"])
+                service.metrics.leaseExpiries.increment()
+                service.metrics.reissues.increment()
                 reissues.append((id, attempt))
                 dirty.insert(id)
                 step.expiredAttempts.append(.init(id: id, attempt: attempt - 1))
@@ -317,6 +331,7 @@ struct StudyRun {
                 logger.warning(
                     draining ? "lease expired after the budget was reached: forgetting" : "lease expired too often: forgetting",
                     metadata: ["suggestion.id": "\(id)"])
+                service.metrics.leaseExpiries.increment()
                 optimizer.forget(id)
                 changedOptimizer = true
                 dirty.insert(id)
@@ -368,7 +383,7 @@ struct StudyRun {
         _ = try await service.transport.withdrawQueuedSuggestions()
         var step = PersistenceStep(time: service.clock())
         try commit(&step, snapshot: true)
-        report()
+        report(phase: .finished)
         service.outcome.withLock { $0 = (.budgetReached, optimizer.summary) }
         await service.transport.shutdown()
     }
@@ -380,7 +395,17 @@ struct StudyRun {
         step.entries = dirty.sorted().compactMap { ledger.entries[$0] }
         if snapshot { step.snapshot = try SnapshotCoding.encode(optimizer.snapshot) }
         guard !step.isEmpty else { return }
-        try service.persistence.commit(step)
+        let persistence = service.persistence
+        do {
+            try service.metrics.time(service.metrics.commitLatency) { try persistence.commit(step) }
+        } catch {
+            service.liveState.withLock { $0.lastCommitError = "\(error)" }
+            throw error
+        }
+        service.liveState.withLock {
+            $0.lastCommitAt = step.time
+            $0.lastCommitError = nil
+        }
         dirty.removeAll()
     }
 
@@ -400,16 +425,31 @@ struct StudyRun {
         }
     }
 
-    func report() {
-        guard let onProgress = service.onProgress else { return }
+    /// Tells `onProgress`, the live view and the gauges where the study stands.
+    func report(phase: LiveStudy.Phase? = nil) {
         let summary = optimizer.summary
         let running = ledger.entries.values.filter { $0.phase == .running }.count
-        onProgress(
-            StudyProgress(
-                observations: summary.successCount + summary.failureCount, maxObservations: configuration.maxObservations,
-                totalCost: summary.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
-                inFlight: ledger.inFlightCount, running: running, failures: summary.failureCount,
-                bestOutput: summary.best?.output, bestCost: summary.best?.cost, paretoSize: summary.paretoSet.count,
-                elapsed: ContinuousClock.now - started, isDraining: draining))
+        let queued = ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
+        let progress = StudyProgress(
+            observations: summary.successCount + summary.failureCount, maxObservations: configuration.maxObservations,
+            totalCost: summary.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
+            inFlight: ledger.inFlightCount, running: running, failures: summary.failureCount,
+            bestOutput: summary.best?.output, bestCost: summary.best?.cost, paretoSize: summary.paretoSet.count,
+            elapsed: ContinuousClock.now - started, isDraining: draining)
+        let metrics = service.metrics
+        metrics.inFlight.record(progress.inFlight)
+        metrics.queued.record(queued)
+        metrics.observations.record(progress.observations)
+        if let best = progress.bestOutput { metrics.bestOutput.record(best) }
+        let parameters = optimizer.parameters
+        let direction = optimizer.configuration.direction
+        service.liveState.withLock { live in
+            live.phase = phase ?? (draining ? .draining : .running)
+            live.progress = progress
+            live.summary = summary
+            live.parameters = parameters
+            live.direction = direction
+        }
+        service.onProgress?(progress)
     }
 }

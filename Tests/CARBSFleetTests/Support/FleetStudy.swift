@@ -114,13 +114,13 @@ final class FleetStudy {
         ["CARBS_BROKER_URL": brokerURLText]
     }
 
-    /// `carbs optimizer study.yaml --db study.db`.
+    /// `carbs optimizer study.yaml --db study.db`, then `options` (e.g. `--http 127.0.0.1:0`).
     @discardableResult
-    func startOptimizer() throws -> ChildProcess {
+    func startOptimizer(options: [String] = []) throws -> ChildProcess {
         let index = children.filter { $0.name.hasPrefix("optimizer") }.count + 1
         let child = try ChildProcess(
             name: "optimizer #\(index)", executable: FleetEnvironment.carbsExecutable,
-            arguments: ["optimizer", studyFilePath, "--db", databasePath, "--log-level", "info"],
+            arguments: ["optimizer", studyFilePath, "--db", databasePath, "--log-level", "info"] + options,
             environment: environment, logPath: directory.appendingPathComponent("optimizer-\(index).log").path)
         children.append(child)
         return child
