@@ -69,4 +69,11 @@ public struct Interval: Sendable, Hashable, Codable {
 
     /// `upper − lower`.
     public var width: Double { upper - lower }
+
+    /// The smallest interval holding this one and `value` (a point estimate always lies in its own interval, even
+    /// when rounding puts every replicate a hair to one side of it).
+    public func including(_ value: Double) -> Interval {
+        guard value.isFinite else { return self }
+        return Interval(lower: Swift.min(lower, value), upper: Swift.max(upper, value))
+    }
 }

@@ -9,8 +9,9 @@ extension Extrapolation {
             "Extrapolation of \(study) to cost \(n(cost)): \(String(format: "%.1f", ratio))× the dearest observed run "
                 + "(\(n(dearestObservedCost)))",
             "Fitted over \(frontierPointCount) Pareto frontier points (costs \(n(frontierCosts.lower)) … "
-                + "\(n(frontierCosts.upper))); intervals: \(percent) bootstrap over those points "
-                + "(\(resampleCount) resamples in blocks of \(blockLength) neighbours)",
+                + "\(n(frontierCosts.upper))); value intervals: \(percent) prediction intervals (the law's bootstrap "
+                + "over those points, \(resampleCount) resamples in blocks of \(blockLength) neighbours, widened by the "
+                + "frontier's scatter around it); slope intervals: the bootstrap's",
             "",
         ]
         let header = [

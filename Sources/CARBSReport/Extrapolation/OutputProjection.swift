@@ -1,4 +1,5 @@
 import CARBSCore
+import Foundation
 
 /// The study's output extrapolated along the Pareto frontier with a saturating power law, and its bootstrap
 /// interval at the target cost.
@@ -17,7 +18,9 @@ public struct OutputProjection: Sendable, Hashable, Codable {
     public var limitInterval: Interval
     /// The laws of the bootstrap resamples (not written to JSON).
     public var replicates: [SaturatingPowerLaw] = []
-    /// The frontier points' residuals from `law`, output minus law (not written to JSON).
+    /// The frontier points' residuals from `law`, in the units the fit measured them: ln(output / law) for
+    /// logarithmic residuals, (output − law) / |law| for relative ones (not written to JSON). Scale-free, so a
+    /// cheap point's large absolute miss does not widen the band at a dear cost where outputs are small.
     public var frontierResiduals: [Double] = []
 
     enum CodingKeys: String, CodingKey {
@@ -29,14 +32,24 @@ public struct OutputProjection: Sendable, Hashable, Codable {
         Interval(percentilesOf: replicates.map { $0.value(atCost: cost) }, level: level)
     }
 
-    /// The band in which a single frontier point's output at `cost` should lie: each bootstrap law's value plus
-    /// one of the frontier's residuals (replicate i takes residual i mod n).
+    /// The band in which a single frontier point's output at `cost` should lie: each bootstrap law's value with
+    /// one of the frontier's residuals applied (replicate i takes residual i mod n).
     public func predictionBand(atCost cost: Double, level: Double) -> Interval {
         guard !frontierResiduals.isEmpty else { return band(atCost: cost, level: level) }
-        let values = replicates.indices.map {
-            replicates[$0].value(atCost: cost) + frontierResiduals[$0 % frontierResiduals.count]
+        let values = replicates.indices.map { index -> Double in
+            let value = replicates[index].value(atCost: cost)
+            let residual = frontierResiduals[index % frontierResiduals.count]
+            return residuals == .logarithmic ? value * exp(residual) : value + abs(value) * residual
         }
         return Interval(percentilesOf: values, level: level)
+    }
+
+    /// A frontier point's residual from `law` in the fit's units (see `frontierResiduals`).
+    static func residual(output: Double, law value: Double, _ residuals: SaturatingPowerLaw.Residuals) -> Double {
+        switch residuals {
+        case .logarithmic: return value > 0 ? log(output / value) : 0
+        case .relative: return value != 0 ? (output - value) / abs(value) : 0
+        }
     }
 
     /// Fits the output law over the frontier and extrapolates it to `cost`.
@@ -62,8 +75,10 @@ public struct OutputProjection: Sendable, Hashable, Codable {
             interval: Interval(lower: .nan, upper: .nan),
             exponentInterval: Interval(percentilesOf: replicates.map(\.exponent), level: level),
             limitInterval: Interval(percentilesOf: replicates.map(\.limit), level: level), replicates: replicates,
-            frontierResiduals: zip(costs, outputs).map { $1 - law.value(atCost: $0) })
-        projection.interval = projection.band(atCost: cost, level: level)
+            frontierResiduals: zip(costs, outputs).map { residual(output: $1, law: law.value(atCost: $0), residuals) })
+        // A prediction interval: where the optimum at `cost` should lie, given how the frontier scatters around
+        // its law (the law's own bootstrap band is narrower, and misses a frontier that runs above the optimum).
+        projection.interval = projection.predictionBand(atCost: cost, level: level).including(projection.value)
         return projection
     }
 }

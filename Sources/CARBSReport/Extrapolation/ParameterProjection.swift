@@ -126,7 +126,9 @@ extension ParameterProjection {
             projection.value = admissible(unclamped, in: parameter.space)
             if let low = parameter.space.min, unclamped < low { projection.clampedTo = low }
             if let high = parameter.space.max, unclamped > high { projection.clampedTo = high }
-            projection.interval = projection.band(atCost: cost, level: level, in: parameter.space)
+            // A prediction interval: the law's bootstrap band widened by the frontier's residuals around it.
+            projection.interval = projection.predictionBand(atCost: cost, level: level, in: parameter.space)
+                .including(projection.value)
         }
         return projection
     }
