@@ -144,6 +144,12 @@ struct NextStudyFile {
             "hyperparameters: \(c.hyperparameterMode == .fitted ? "fitted" : "reference_parity")",
             "fit_iterations: \(c.fitIterations)",
             "max_fit_points: \(c.maxFitPoints)",
+            "max_model_points: \(c.maxModelPoints)",
+            "cost_strata_share: \(n(c.costStrataShare))",
+            "stratum_exploration_bias: \(n(c.stratumExplorationBias))",
+            "radius_spread: \(n(c.radiusSpread))",
+            "random_phase_widening: \(n(c.randomPhaseWidening))",
+            "adaptive_search_radius: \(c.adaptiveSearchRadius)",
         ]
     }
 
