@@ -27,7 +27,8 @@ extension StudyReport {
         let percent = "\(Int((projection.level * 100).rounded()))%"
         svg.text(
             "\(String(format: "%.1f", projection.ratio))× the dearest run · dots: \(projection.frontierPointCount) "
-                + "Pareto points · line: fitted law (dashed beyond the frontier) · shaded: \(percent) bootstrap band",
+                + "Pareto points · line: fitted law (dashed beyond the frontier) · shaded: the law's \(percent) "
+                + "bootstrap band · bar: \(percent) prediction interval",
             x: 20, y: 46, size: 12, anchor: "start",
             fill: projection.ratio > Extrapolation.defaultWarningRatio ? SVGDocument.failure : "#555555")
         let costs = frontier.map(\.cost) + [projection.cost]
