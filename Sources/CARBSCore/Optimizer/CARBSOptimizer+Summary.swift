@@ -67,6 +67,12 @@ extension CARBSOptimizer {
     /// Successes and failures observed so far (cheaper than `summary`, which builds the Pareto set).
     public var observationCount: Int { state.successes.count + state.failures.count }
 
+    /// Suggestions outstanding (cheaper than `outstanding`, which converts each to parameter values).
+    public var outstandingCount: Int { state.outstanding.count }
+
+    /// Suggestions made so far, outstanding or not.
+    public var suggestionCount: Int { state.suggestionCount }
+
     /// Sum of the costs of all observed runs, failures with a reported cost included.
     public var cumulativeCost: Double {
         (state.successes + state.failures).reduce(0) { $0 + ($1.cost.isFinite ? $1.cost : 0) }

@@ -15,6 +15,10 @@ struct StudyRun {
     var draining = false
     var drainDeadline: Date?
     let integerParameters: Set<String>
+    /// The optimizer's summary at the last report, with the counts it was built at: `report()` runs every loop
+    /// turn, and building a summary walks every observation (the Pareto set), so it is rebuilt only when a
+    /// suggestion was made, observed or forgotten since.
+    var reportedSummary: (counts: [Int], summary: CARBSSummary)?
 
     var configuration: OptimizerService.Configuration { service.configuration }
     var logger: Logger { service.logger }
@@ -426,8 +430,15 @@ struct StudyRun {
     }
 
     /// Tells `onProgress`, the live view and the gauges where the study stands.
-    func report(phase: LiveStudy.Phase? = nil) {
-        let summary = optimizer.summary
+    mutating func report(phase: LiveStudy.Phase? = nil) {
+        let counts = [optimizer.observationCount, optimizer.outstandingCount, optimizer.suggestionCount]
+        let summary: CARBSSummary
+        if let cached = reportedSummary, cached.counts == counts {
+            summary = cached.summary
+        } else {
+            summary = optimizer.summary
+            reportedSummary = (counts, summary)
+        }
         let running = ledger.entries.values.filter { $0.phase == .running }.count
         let queued = ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
         let progress = StudyProgress(
