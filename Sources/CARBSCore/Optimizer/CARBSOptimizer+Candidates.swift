@@ -86,8 +86,9 @@ extension CARBSOptimizer {
         let d = dimensions
         let primes = Self.primes(count: d)
         // Past the first `num_random_samples` points (a parallel study asks for more before any result is in),
-        // the design widens like a power (`random_phase_widening`) of the number of points, so a fleet's first batch spans a
-        // neighbourhood (and a range of costs) that grows with the fleet instead of piling up around the center.
+        // the design widens like a power (`random_phase_widening`) of the number of points, so a fleet's first
+        // batch spans a neighbourhood (and a range of costs) that grows with the fleet instead of piling up around
+        // the center.
         let ordinal = state.outstanding.count + state.successes.count + state.failures.count + 1
         let widening = max(
             1, pow(Double(ordinal) / Double(configuration.numRandomSamples), configuration.randomPhaseWidening))
