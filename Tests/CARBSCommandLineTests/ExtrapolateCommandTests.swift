@@ -1,3 +1,4 @@
+import ArgumentParser
 import CARBSCore
 import CARBSService
 import CARBSStore
@@ -114,6 +115,14 @@ struct ExtrapolateCommandTests {
         } catch {
             #expect(error.problems.contains { $0.hasPrefix("warm_start.dbx: is not a known setting") })
             #expect(error.problems.contains { $0.hasPrefix("warm_start.db: is required") })
+        }
+        // A database that is not there stops the study before it starts with exit code 66 (the message, naming
+        // warm_start.db and the path, goes to standard error); it is not taken for an empty history.
+        do {
+            _ = try study.warmStartHistory()
+            Issue.record("a missing warm-start database was read as an empty history")
+        } catch {
+            #expect(TuneCommand.exitCode(for: error) == ExitCode(66))
         }
     }
 }
