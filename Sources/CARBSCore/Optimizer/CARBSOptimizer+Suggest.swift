@@ -58,7 +58,7 @@ extension CARBSOptimizer {
     }
 
     /// Records a new outstanding suggestion.
-    private mutating func issue(_ point: [Double], origin: Suggestion.Origin, prediction: Prediction? = nil)
+    mutating func issue(_ point: [Double], origin: Suggestion.Origin, prediction: Prediction? = nil)
         -> Suggestion
     {
         let id = makeSuggestionID()
