@@ -84,82 +84,6 @@ public struct StoreTransaction {
         }
     }
 
-    /// After the queue confirmed a suggestion message: the suggestion goes from `publishing` to `queued` (any
-    /// later state is kept, since a fast worker may already have started it) and the attempt gets
-    /// `publishedAt`.
-    /// - Throws: `StoreError` `.notFound` when the suggestion or the attempt does not exist.
-    public func markPublished(_ id: String, attempt: Int, at date: Date) throws {
-        try run("marking suggestion \(id) published") {
-            try db.execute(
-                sql: "UPDATE suggestion SET state = ? WHERE suggestion_id = ? AND state = ?",
-                arguments: [SuggestionState.queued, id, SuggestionState.publishing])
-            try db.execute(
-                sql: "UPDATE attempt SET published_at = ? WHERE suggestion_id = ? AND attempt = ?",
-                arguments: [date, id, attempt])
-            guard db.changesCount == 1 else { throw StoreError(.notFound, "no attempt \(attempt) of suggestion \(id)") }
-        }
-    }
-
-    /// Applies a change of a suggestion's state, attempt, worker or lease (a ledger entry) and keeps its
-    /// `attempt` rows in step, so that a service tracking only those four fields gets the attempt history too:
-    ///
-    /// - the current attempt gets a row, issued at `time`, if it has none;
-    /// - earlier attempts still open are closed at `time` as `lost` (they were re-issued);
-    /// - the first time the current attempt is `running`, it gets `started_at` and the worker, the suggestion's
-    ///   `attempts_started` goes up by one, and `last_heard_at` is set (and again on every later update while
-    ///   running: a heartbeat);
-    /// - once the suggestion is settled (finished, failed, forgotten, withdrawn), the current attempt is closed at
-    ///   `time` with `outcome`, or else success, failure, lost or withdrawn after the state.
-    ///
-    /// - Throws: `StoreError` `.notFound` when there is no such suggestion.
-    public func recordProgress(
-        ofSuggestion id: String, state: SuggestionState, attempt: Int, worker: String?, leaseDeadline: Date?,
-        at time: Date, outcome: AttemptOutcome? = nil
-    ) throws {
-        try run("recording the progress of suggestion \(id)") {
-            guard var suggestion = try StoredSuggestion.fetchOne(db, key: id) else {
-                throw StoreError(.notFound, "no suggestion \(id)")
-            }
-            var current =
-                try StoredAttempt.fetchOne(db, key: ["suggestion_id": id, "attempt": attempt])
-                ?? StoredAttempt(suggestionID: id, attempt: attempt, issuedAt: time)
-            try db.execute(
-                sql: """
-                    UPDATE attempt SET finished_at = ?, outcome = ?
-                    WHERE suggestion_id = ? AND attempt < ? AND outcome IS NULL
-                    """,
-                arguments: [time, AttemptOutcome.lost, id, attempt])
-
-            suggestion.state = state
-            suggestion.attempt = attempt
-            suggestion.worker = worker
-            suggestion.leaseDeadline = leaseDeadline
-            if state == .running {
-                if current.startedAt == nil {
-                    current.startedAt = time
-                    suggestion.attemptsStarted += 1
-                }
-                current.worker = worker ?? current.worker
-                suggestion.lastHeardAt = time
-            }
-            if !state.isInFlight, current.outcome == nil {
-                current.finishedAt = time
-                current.outcome =
-                    outcome
-                    ?? {
-                        switch state {
-                        case .finished: .success
-                        case .failed: .failure
-                        case .withdrawn: .withdrawn
-                        default: .lost
-                        }
-                    }()
-            }
-            try suggestion.update(db)
-            try current.save(db)
-        }
-    }
-
     // MARK: Attempts
 
     /// Stores a new attempt of a suggestion (the suggestion must exist).
@@ -250,35 +174,6 @@ public struct StoreTransaction {
         try run("reading observations") { try StoredObservation.order(Column.rowID).fetchAll(db) }
     }
 
-    // MARK: Optimizer snapshot
-
-    /// Saves the optimizer's serialized state, replacing the previous one; returns the new version (1, 2, …).
-    @discardableResult
-    public func saveSnapshot(_ data: Data, at date: Date) throws -> Int64 {
-        try run("saving the optimizer snapshot") {
-            let version = (try Int64.fetchOne(db, sql: "SELECT version FROM optimizer_state WHERE id = 1") ?? 0) + 1
-            try db.execute(
-                sql: """
-                    INSERT INTO optimizer_state (id, snapshot, updated_at, version) VALUES (1, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at,
-                        version = excluded.version
-                    """,
-                arguments: [data, date, version])
-            return version
-        }
-    }
-
-    /// The last saved optimizer snapshot; nil before the first save.
-    public func loadSnapshot() throws -> OptimizerSnapshot? {
-        try run("loading the optimizer snapshot") {
-            guard let row = try Row.fetchOne(db, sql: "SELECT snapshot, updated_at, version FROM optimizer_state")
-            else { return nil }
-            return OptimizerSnapshot(
-                data: try row.decode(forColumn: "snapshot"), updatedAt: try row.decode(forColumn: "updated_at"),
-                version: try row.decode(forColumn: "version"))
-        }
-    }
-
     // MARK: Totals
 
     /// Totals for budgets and progress.
@@ -315,7 +210,7 @@ public struct StoreTransaction {
 
     /// Runs a GRDB call; its errors become `StoreError` (`.duplicate` for a primary-key clash when `duplicate`
     /// is given, `.database` otherwise).
-    private func run<T>(_ what: String, duplicate: String? = nil, _ body: () throws -> T) throws -> T {
+    func run<T>(_ what: String, duplicate: String? = nil, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as StoreError {

@@ -71,6 +71,26 @@ extension StudyStore {
                 t.column("metrics", .text)
             }
         }
+        // The event log of suggestions (append-only), and snapshot deltas: a commit writes what changed in the
+        // optimizer since the last one, the full snapshot (`optimizer_state`) only now and then.
+        migrator.registerMigration("v2") { db in
+            try db.create(table: "study_event") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("recorded_at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                    .check { StudyEvent.Kind.allCases.map(\.rawValue).contains($0) }
+                t.column("suggestion_id", .text).notNull().indexed()
+                t.column("attempt", .integer).notNull()
+                t.column("worker", .text)
+                t.column("lease_deadline", .datetime)
+            }
+            try db.create(table: "optimizer_delta") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("delta", .blob).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("version", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -4,44 +4,23 @@ import GRDB
 
 /// The durable state of one study's optimizer, in SQLite (WAL mode).
 ///
-/// Everything the service changes in one step goes through one `write { }` call, which is one transaction: it
-/// all lands or none of it does. Typical steps:
+/// Everything the service changes in one cycle goes through one `write { }` call, which is one transaction: it
+/// all lands or none of it does. A cycle of the optimizer service:
 ///
 /// ```swift
-/// // Results arrived: log them, record what counted and the suggestions' new states, save the optimizer;
-/// // acknowledge only after the write returned.
-/// try store.write { tx in
-///     for (body, message, disposition, reason) in received {
-///         try tx.log(LoggedMessage(body: body, message: message, receivedAt: now, disposition: disposition,
-///                                  reason: reason))
-///     }
-///     for (result, params) in counted {
-///         try tx.insert(StoredObservation(result: result, params: params, observedAt: now))
-///     }
-///     for entry in changed {
-///         try tx.recordProgress(ofSuggestion: entry.id, state: entry.state, attempt: entry.attempt,
-///                               worker: entry.worker, leaseDeadline: entry.leaseDeadline, at: now)
-///     }
-///     try tx.saveSnapshot(snapshot, at: now)
-/// }
-/// try await transport.acknowledge(messages)
-///
-/// // New suggestions: store them as `publishing` with the snapshot, publish, then mark them queued.
-/// try store.write { tx in
-///     for suggestion in new {
-///         try tx.insert(suggestion)
-///         try tx.recordProgress(ofSuggestion: suggestion.id, state: .publishing, attempt: 1, worker: nil,
-///                               leaseDeadline: nil, at: now)
-///     }
-///     try tx.saveSnapshot(snapshot, at: now)
-/// }
-/// for suggestion in new { try await transport.publish(suggestion: ...) }
-/// try store.write { tx in for suggestion in new { try tx.markPublished(suggestion.id, attempt: 1, at: now) } }
-///
-/// // Resuming: the snapshot, and the suggestions still in flight (`publishing` ones are published again).
-/// let snapshot = try store.loadSnapshot()
-/// let open = try store.suggestions(in: [.publishing, .queued, .running])
+/// try await store.write { tx in
+///     for suggestion in new { try tx.insert(suggestion) }          // chosen this cycle
+///     try tx.record(events, at: now)                                // the state machine's transitions, in order
+///     for entry in received { try tx.log(entry) }                   // every message taken in, with its disposition
+///     for observation in counted { try tx.insert(observation) }     // the results that counted
+///     try tx.appendSnapshotDelta(delta, at: now)                    // what changed in the optimizer (or, now and
+/// }                                                                 // then, `saveSnapshot` with all of it)
+/// try await transport.acknowledge(messages)                         // only after the commit
 /// ```
+///
+/// `record` appends to the event log (`study_event`) and applies each event to `suggestion` and `attempt`, which
+/// hold the current state for resuming, `status` and `export`. `loadSnapshot()` gives the optimizer's state with
+/// the deltas applied.
 ///
 /// Times are stored with millisecond precision. `write` and `read` block the calling thread for the duration
 /// of the transaction; they are not reentrant (never call one inside another's closure).
@@ -144,6 +123,17 @@ public final class StudyStore: Sendable {
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         try StudyStore.rethrowingDatabaseErrors("writing") {
             try writer.write { db in try body(StoreTransaction(db: db)) }
+        }
+    }
+
+    /// `write(_:)` for async callers: the transaction runs on GRDB's writer queue, so the caller's thread (a
+    /// cooperative one) is free while SQLite works and syncs.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        do {
+            return try await writer.write { db in try body(StoreTransaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw StoreError(
+                .database, "writing failed: \(error.message ?? error.resultCode.description)", underlying: error)
         }
     }
 

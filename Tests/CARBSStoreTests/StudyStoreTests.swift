@@ -255,45 +255,46 @@ struct StoreTransactionTests {
         #expect(orphan?.code == .database)
     }
 
-    @Test("publishing moves a suggestion from publishing to queued, and leaves a started one running")
-    func markPublished() throws {
+    @Test("published moves a suggestion from publishing to queued, and leaves a started one running")
+    func published() throws {
         let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
+        let t0 = date("2026-11-29T00:00:00Z")
         try store.write { tx in
-            for (id, state) in [("a", SuggestionState.publishing), ("b", .running)] {
-                try tx.insert(makeSuggestion(id, state: state))
-                try tx.insert(StoredAttempt(suggestionID: id, attempt: 1, issuedAt: date("2026-11-29T00:00:00Z")))
+            for id in ["a", "b"] {
+                try tx.insert(makeSuggestion(id))
+                try tx.record([StudyEvent(.issued, suggestionID: id, attempt: 1)], at: t0)
             }
+            // b's worker was faster than the queue's confirmation.
+            try tx.record([StudyEvent(.started, suggestionID: "b", attempt: 1, worker: "w1")], at: t0)
         }
         try store.write { tx in
-            try tx.markPublished("a", attempt: 1, at: date("2026-11-29T00:00:01Z"))
-            try tx.markPublished("b", attempt: 1, at: date("2026-11-29T00:00:01Z"))
+            try tx.record(
+                [StudyEvent(.published, suggestionID: "a", attempt: 1), StudyEvent(.published, suggestionID: "b", attempt: 1)],
+                at: t0.addingTimeInterval(1))
         }
         #expect(try store.suggestions().map(\.state) == [.queued, .running])
-        #expect(try store.read { try $0.attempt(1, ofSuggestion: "a") }?.publishedAt == date("2026-11-29T00:00:01Z"))
+        #expect(try store.read { try $0.attempt(1, ofSuggestion: "a") }?.publishedAt == t0.addingTimeInterval(1))
         let error = #expect(throws: StoreError.self) {
-            try store.write { try $0.markPublished("a", attempt: 2, at: date("2026-11-29T00:00:01Z")) }
+            try store.write { try $0.record([StudyEvent(.published, suggestionID: "a", attempt: 2)], at: t0) }
         }
         #expect(error?.code == .notFound)
     }
 
-    @Test("progress updates keep the attempt history: start, heartbeat, lease expiry, re-issue, result")
-    func progress() throws {
+    @Test("events keep the tables and the attempt history: start, heartbeat, lease expiry, re-issue, result")
+    func events() throws {
         let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
         let t0 = date("2026-11-29T00:00:00Z")
         func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
         try store.write { tx in
             try tx.insert(makeSuggestion("a"))
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .publishing, attempt: 1, worker: nil, leaseDeadline: nil, at: t0)
-            try tx.markPublished("a", attempt: 1, at: at(1))
+            try tx.record([StudyEvent(.issued, suggestionID: "a", attempt: 1)], at: t0)
+            try tx.record([StudyEvent(.published, suggestionID: "a", attempt: 1)], at: at(1))
         }
         try store.write { tx in
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .running, attempt: 1, worker: "w1", leaseDeadline: at(130), at: at(10))
+            try tx.record([StudyEvent(.started, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(130))], at: at(10))
         }
         try store.write { tx in
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .running, attempt: 1, worker: "w1", leaseDeadline: at(170), at: at(50))
+            try tx.record([StudyEvent(.heartbeat, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(170))], at: at(50))
         }
         var suggestion = try #require(try store.suggestions().first)
         #expect(suggestion.state == .running)
@@ -303,14 +304,16 @@ struct StoreTransactionTests {
 
         // The lease runs out: re-issued as attempt 2, which a second worker finishes.
         try store.write { tx in
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .publishing, attempt: 2, worker: nil, leaseDeadline: nil, at: at(200))
+            try tx.record(
+                [StudyEvent(.expired, suggestionID: "a", attempt: 1), StudyEvent(.reissued, suggestionID: "a", attempt: 2)],
+                at: at(200))
         }
         try store.write { tx in
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .running, attempt: 2, worker: "w2", leaseDeadline: at(330), at: at(210))
-            try tx.recordProgress(
-                ofSuggestion: "a", state: .finished, attempt: 2, worker: "w2", leaseDeadline: nil, at: at(300))
+            try tx.record(
+                [
+                    StudyEvent(.started, suggestionID: "a", attempt: 2, worker: "w2", leaseDeadline: at(330)),
+                    StudyEvent(.succeeded, suggestionID: "a", attempt: 2, worker: "w2"),
+                ], at: at(300))
         }
         suggestion = try #require(try store.suggestions().first)
         #expect(suggestion.state == .finished)
@@ -323,18 +326,37 @@ struct StoreTransactionTests {
             attempts == [
                 StoredAttempt(
                     suggestionID: "a", attempt: 1, issuedAt: t0, publishedAt: at(1), startedAt: at(10),
-                    finishedAt: at(200), outcome: .lost, worker: "w1"),
+                    finishedAt: at(200), outcome: .expired, worker: "w1"),
                 StoredAttempt(
-                    suggestionID: "a", attempt: 2, issuedAt: at(200), startedAt: at(210), finishedAt: at(300),
+                    suggestionID: "a", attempt: 2, issuedAt: at(200), startedAt: at(300), finishedAt: at(300),
                     outcome: .success, worker: "w2"),
             ])
+        let log = try store.read { try $0.events(suggestionID: "a") }
+        #expect(log.map(\.event.kind) == [.issued, .published, .started, .heartbeat, .expired, .reissued, .started, .succeeded])
+        #expect(log.map(\.sequence) == Array(1...8))
         let missing = #expect(throws: StoreError.self) {
-            try store.write {
-                try $0.recordProgress(
-                    ofSuggestion: "b", state: .queued, attempt: 1, worker: nil, leaseDeadline: nil, at: t0)
-            }
+            try store.write { try $0.record([StudyEvent(.started, suggestionID: "b", attempt: 1)], at: t0) }
         }
         #expect(missing?.code == .notFound)
+        #expect(try store.read { try $0.events() }.count == 8, "a refused event leaves nothing in the log")
+    }
+
+    @Test("forgotten and withdrawn settle a suggestion and close its open attempt")
+    func settling() throws {
+        let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
+        let t0 = date("2026-11-29T00:00:00Z")
+        try store.write { tx in
+            for id in ["a", "b"] {
+                try tx.insert(makeSuggestion(id))
+                try tx.record([StudyEvent(.issued, suggestionID: id, attempt: 1)], at: t0)
+            }
+            try tx.record(
+                [StudyEvent(.forgotten, suggestionID: "a", attempt: 1), StudyEvent(.withdrawn, suggestionID: "b", attempt: 1)],
+                at: t0)
+        }
+        #expect(try store.suggestions().map(\.state) == [.forgotten, .withdrawn])
+        #expect(try store.read { try $0.attempt(1, ofSuggestion: "a") }?.outcome == .lost)
+        #expect(try store.read { try $0.attempt(1, ofSuggestion: "b") }?.outcome == .withdrawn)
     }
 
     @Test("a counted result becomes an observation; any received body becomes a log entry")
