@@ -1,4 +1,5 @@
 import CARBSMessaging
+import CARBSStore
 import Foundation
 
 /// The bookkeeping of one study's suggestions as a pure state machine: each incoming message or clock tick goes
@@ -10,28 +11,8 @@ import Foundation
 /// - A lost run is re-issued as the next attempt of the same suggestion, up to `maxAttempts`, then forgotten; once
 ///   the study stopped issuing (`stopReissuing()`, the budget is reached) a lost run is forgotten at once.
 public struct StudyLedger: Sendable {
-    /// Where a suggestion stands.
-    public enum Phase: String, Sendable, Hashable, Codable {
-        /// Chosen and saved, not yet confirmed by the queue.
-        case publishing
-        /// Waiting in the queue for a worker (no lease).
-        case queued
-        /// A worker started it; the lease runs.
-        case running
-        /// A success result counted.
-        case finished
-        /// A failure result counted.
-        case failed
-        /// Lost too often (or withdrawn after starting): dropped without an observation.
-        case forgotten
-        /// Taken back from the queue unstarted when the study ended.
-        case withdrawn
-
-        /// Whether the suggestion still occupies a slot (queued or running).
-        public var isInFlight: Bool { self == .publishing || self == .queued || self == .running }
-        /// Whether nothing will change it any more.
-        public var isSettled: Bool { !isInFlight }
-    }
+    /// Where a suggestion stands: the store's states, so the ledger and its tables never need translating.
+    public typealias Phase = SuggestionState
 
     /// One suggestion's ledger entry.
     public struct Entry: Sendable, Hashable, Codable {
@@ -74,11 +55,19 @@ public struct StudyLedger: Sendable {
     public let maxAttempts: Int
     /// False once the study stopped issuing: lost runs are then forgotten instead of re-issued.
     public private(set) var reissuesLostRuns = true
+    /// The changes since the last `takeEvents()`, in order.
+    public private(set) var events: [StudyEvent] = []
 
     public init(entries: [Entry] = [], leaseSeconds: Double, maxAttempts: Int) {
         self.entries = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0) })
         self.leaseSeconds = leaseSeconds
         self.maxAttempts = maxAttempts
+    }
+
+    /// Returns the changes made since the last call, and forgets them.
+    public mutating func takeEvents() -> [StudyEvent] {
+        defer { events.removeAll() }
+        return events
     }
 
     /// Suggestions occupying a slot (publishing, queued or running).
@@ -92,12 +81,14 @@ public struct StudyLedger: Sendable {
     /// Adds a newly chosen suggestion (attempt 1, publishing).
     public mutating func issued(id: String) {
         entries[id] = Entry(id: id, attempt: 1, phase: .publishing)
+        events.append(StudyEvent(.issued, suggestionID: id, attempt: 1))
     }
 
     /// The queue confirmed the suggestion's current attempt.
     public mutating func published(id: String) {
-        guard entries[id]?.phase == .publishing else { return }
+        guard let entry = entries[id], entry.phase == .publishing else { return }
         entries[id]?.phase = .queued
+        events.append(StudyEvent(.published, suggestionID: id, attempt: entry.attempt))
     }
 
     /// Applies one decoded worker message.
@@ -120,6 +111,10 @@ public struct StudyLedger: Sendable {
             entry.leaseDeadline = now.addingTimeInterval(leaseSeconds)
             entry.worker = message.worker
             entries[id] = entry
+            events.append(
+                StudyEvent(
+                    message.kind == .started ? .started : .heartbeat, suggestionID: id, attempt: entry.attempt,
+                    worker: message.worker, leaseDeadline: entry.leaseDeadline))
             return .leaseRenewed(id: id)
         case .result:
             guard entry.phase.isInFlight else {
@@ -132,11 +127,16 @@ public struct StudyLedger: Sendable {
                 entry.leaseDeadline = nil
                 entry.worker = message.worker
                 entries[id] = entry
+                events.append(
+                    StudyEvent(
+                        status == .success ? .succeeded : .failed, suggestionID: id, attempt: entry.attempt,
+                        worker: message.worker))
                 return .observe(id: id, attempt: message.attempt, status: status)
             case .lost:
                 guard message.attempt == entry.attempt else {
                     return .duplicate(id: id, reason: "lost report of attempt \(message.attempt), already re-issued")
                 }
+                events.append(StudyEvent(.lost, suggestionID: id, attempt: entry.attempt, worker: message.worker))
                 return lose(&entry)
             }
         }
@@ -148,6 +148,7 @@ public struct StudyLedger: Sendable {
         let expired = entries.values.filter { $0.phase == .running && ($0.leaseDeadline ?? .distantFuture) < now }
         return expired.sorted { $0.id < $1.id }.map { entry in
             var entry = entry
+            events.append(StudyEvent(.expired, suggestionID: entry.id, attempt: entry.attempt, worker: entry.worker))
             return lose(&entry)
         }
     }
@@ -165,6 +166,8 @@ public struct StudyLedger: Sendable {
             entry.phase = entry.phase == .running ? .forgotten : .withdrawn
             entry.leaseDeadline = nil
             entries[id] = entry
+            events.append(
+                StudyEvent(entry.phase == .forgotten ? .forgotten : .withdrawn, suggestionID: id, attempt: entry.attempt))
             decisions.append(.forget(id: id))
         }
         return decisions
@@ -175,11 +178,14 @@ public struct StudyLedger: Sendable {
         if reissuesLostRuns && entry.attempt < maxAttempts {
             entry.attempt += 1
             entry.phase = .publishing
+            entry.worker = nil
             entries[entry.id] = entry
+            events.append(StudyEvent(.reissued, suggestionID: entry.id, attempt: entry.attempt))
             return .reissue(id: entry.id, attempt: entry.attempt)
         }
         entry.phase = .forgotten
         entries[entry.id] = entry
+        events.append(StudyEvent(.forgotten, suggestionID: entry.id, attempt: entry.attempt))
         return .forget(id: entry.id)
     }
 }
@@ -187,7 +193,8 @@ public struct StudyLedger: Sendable {
 extension StudyLedger {
     /// A queued suggestion was taken back from the queue unstarted (budget reached).
     public mutating func withdraw(id: String) {
-        guard entries[id]?.phase == .queued || entries[id]?.phase == .publishing else { return }
+        guard let entry = entries[id], entry.phase == .queued || entry.phase == .publishing else { return }
         entries[id]?.phase = .withdrawn
+        events.append(StudyEvent(.withdrawn, suggestionID: id, attempt: entry.attempt))
     }
 }

@@ -15,6 +15,7 @@ import Foundation
 /// | `carbs_duplicate_results_total`, `carbs_late_results_total` | counter | |
 /// | `carbs_dead_letters_total` | counter | `reason`: a protocol error code, or `other` |
 /// | `carbs_lease_expiries_total`, `carbs_reissues_total`, `carbs_fallback_suggestions_total` | counter | |
+/// | `carbs_suggest_failures_total` (a `suggest` that failed; model-free suggestions went out instead) | counter | |
 /// | `carbs_suggest_duration_seconds`, `carbs_commit_duration_seconds` | timer (histogram) | |
 /// | `carbs_in_flight`, `carbs_queued`, `carbs_observations`, `carbs_best_output` | gauge | |
 public struct OptimizerMetrics: Sendable {
@@ -39,6 +40,7 @@ public struct OptimizerMetrics: Sendable {
     let leaseExpiries: Counter
     let reissues: Counter
     let fallbackSuggestions: Counter
+    let suggestFailures: Counter
     let suggestLatency: CoreMetrics.Timer
     let commitLatency: CoreMetrics.Timer
     let inFlight: Gauge
@@ -63,6 +65,7 @@ public struct OptimizerMetrics: Sendable {
         leaseExpiries = Counter(label: "carbs_lease_expiries_total", factory: factory)
         reissues = Counter(label: "carbs_reissues_total", factory: factory)
         fallbackSuggestions = Counter(label: "carbs_fallback_suggestions_total", factory: factory)
+        suggestFailures = Counter(label: "carbs_suggest_failures_total", factory: factory)
         suggestLatency = CoreMetrics.Timer(label: Self.suggestLatencyLabel, factory: factory)
         commitLatency = CoreMetrics.Timer(label: Self.commitLatencyLabel, factory: factory)
         inFlight = Gauge(label: "carbs_in_flight", factory: factory)
@@ -95,7 +98,7 @@ public struct OptimizerMetrics: Sendable {
 }
 
 extension CoreMetrics.Timer {
-    fileprivate func recordInterval(_ duration: Duration) {
+    func recordInterval(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }

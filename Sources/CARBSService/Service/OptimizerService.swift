@@ -60,6 +60,7 @@ public final class OptimizerService: Service, Sendable {
     let transport: any OptimizerTransport
     let persistence: any StudyPersistence
     let newOptimizer: @Sendable () throws -> CARBSOptimizer
+    let suggester: Suggester
     let logger: Logger
     let clock: @Sendable () -> Date
     let onProgress: (@Sendable (StudyProgress) -> Void)?
@@ -73,12 +74,14 @@ public final class OptimizerService: Service, Sendable {
     ///   - clock: the time source (tests move it by hand).
     ///   - onProgress: called after every step with where the study stands.
     ///   - metrics: where the service counts what it does (default: the process's bootstrapped metrics factory).
+    ///   - suggester: how suggestions are chosen (default: `suggest(count:)`; tests inject failures here).
     public init(
         configuration: Configuration, transport: any OptimizerTransport, persistence: any StudyPersistence,
         newOptimizer: @escaping @Sendable () throws -> CARBSOptimizer, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }, onProgress: (@Sendable (StudyProgress) -> Void)? = nil,
-        metrics: OptimizerMetrics = OptimizerMetrics()
+        metrics: OptimizerMetrics = OptimizerMetrics(), suggester: @escaping Suggester = OptimizerService.suggest
     ) {
+        self.suggester = suggester
         self.metrics = metrics
         liveState = Mutex(LiveStudy(startedAt: clock()))
         self.configuration = configuration
@@ -89,6 +92,12 @@ public final class OptimizerService: Service, Sendable {
         self.clock = clock
         self.onProgress = onProgress
     }
+
+    /// Chooses suggestions from an optimizer: `suggest(count:)`, or a stand-in in tests.
+    public typealias Suggester = @Sendable (inout CARBSOptimizer, Int) throws -> [Suggestion]
+
+    /// The default `Suggester`.
+    public static let suggest: Suggester = { optimizer, count in try optimizer.suggest(count: count) }
 
     /// The ending and final summary, once `run` returned.
     public var result: (ending: Ending, summary: CARBSSummary)? { outcome.withLock { $0 } }
@@ -102,7 +111,7 @@ public final class OptimizerService: Service, Sendable {
     public func run() async throws {
         let stopping = Mutex(false)
         try await withGracefulShutdownHandler {
-            var study = try StudyRun(service: self)
+            var study = try await StudyRun(service: self)
             try await study.run(stopRequested: { stopping.withLock { $0 } })
         } onGracefulShutdown: {
             stopping.withLock { $0 = true }

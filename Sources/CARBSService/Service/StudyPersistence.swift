@@ -1,13 +1,14 @@
 import CARBSMessaging
+import CARBSStore
 import Foundation
 
-/// What the optimizer service needs from durable storage: one atomic write per step, and the state to resume
+/// What the optimizer service needs from durable storage: one atomic write per cycle, and the state to resume
 /// from. `SQLiteStudyPersistence` implements it over `CARBSStore`.
 public protocol StudyPersistence: Sendable {
-    /// The saved optimizer snapshot (JSON) and ledger, or nil for a new study.
+    /// The saved optimizer snapshot (JSON, the deltas applied) and ledger, or nil for a new study.
     func resume() throws -> SavedStudy?
-    /// Writes one step atomically: everything in it is durable when this returns, or nothing is.
-    func commit(_ step: PersistenceStep) throws
+    /// Writes one cycle atomically: everything in it is durable when this returns, or nothing is.
+    func commit(_ step: PersistenceStep) async throws
 }
 
 /// What a study saved last.
@@ -34,9 +35,7 @@ public struct PersistenceStep: Sendable {
 
     /// A message taken from the results queue and what became of it.
     public struct ReceivedMessage: Sendable {
-        public enum Disposition: String, Sendable {
-            case applied, duplicate, late, rejected, heartbeat, started, ignored
-        }
+        public typealias Disposition = MessageDisposition
         public var body: Data
         public var message: WorkerMessage?
         public var disposition: Disposition
@@ -49,26 +48,17 @@ public struct PersistenceStep: Sendable {
         public var parameters: [String: ParameterValue]
     }
 
-    /// An attempt whose lease ran out (nothing heard from its worker in time).
-    public struct ExpiredAttempt: Sendable, Hashable {
-        public var id: String
-        public var attempt: Int
-
-        public init(id: String, attempt: Int) {
-            self.id = id
-            self.attempt = attempt
-        }
-    }
-
     public var newSuggestions: [NewSuggestion] = []
-    /// Ledger entries whose phase, attempt, lease or worker changed.
-    public var entries: [StudyLedger.Entry] = []
+    /// The ledger's transitions in this cycle, in order (appended to the event log).
+    public var events: [StudyEvent] = []
     public var messages: [ReceivedMessage] = []
     public var results: [CountedResult] = []
-    /// Attempts closed because their lease ran out (recorded as expired rather than lost).
-    public var expiredAttempts: [ExpiredAttempt] = []
-    /// The optimizer snapshot after the step (JSON), when it changed.
+    /// The complete optimizer snapshot after the cycle (JSON): written now and then, and on a new study's first
+    /// commit.
     public var snapshot: Data?
+    /// What changed in the optimizer since the last commit (a `CARBSOptimizer.SnapshotDelta`, JSON), when it
+    /// changed and no complete snapshot is written.
+    public var snapshotDelta: Data?
     public var time: Date
 
     public init(time: Date) {
@@ -76,7 +66,7 @@ public struct PersistenceStep: Sendable {
     }
 
     public var isEmpty: Bool {
-        newSuggestions.isEmpty && entries.isEmpty && messages.isEmpty && results.isEmpty && expiredAttempts.isEmpty
-            && snapshot == nil
+        newSuggestions.isEmpty && events.isEmpty && messages.isEmpty && results.isEmpty && snapshot == nil
+            && snapshotDelta == nil
     }
 }

@@ -1,37 +1,71 @@
 import CARBSCore
 import CARBSMessaging
+import CARBSStore
 import Foundation
 import Logging
 import ServiceLifecycle
 
-/// One run of the optimizer service: the mutable state and the loop. Lives only inside `OptimizerService.run`.
+/// One run of the optimizer service: executes what the study's state machine decides. Lives only inside
+/// `OptimizerService.run`.
+///
+/// A cycle: take in the results waiting (a burst is gathered, so it costs one refit), let the machine decide on
+/// each and on the clock, carry out its actions on the optimizer (observe, forget, suggest), commit everything
+/// the cycle changed in one transaction, and only then acknowledge, dead-letter and publish. A crash anywhere
+/// loses nothing that was acknowledged and counts nothing twice: what was not committed is still in the queue.
 struct StudyRun {
     let service: OptimizerService
     var optimizer: CARBSOptimizer
-    var ledger: StudyLedger
-    /// Ids whose ledger entry changed since the last commit.
-    var dirty: Set<String> = []
+    var machine: StudyMachine
+    var checkpoints = CheckpointSchedule()
+    /// The optimizer's mark at the last commit that wrote it: the next delta starts there.
+    var savedMark: CARBSOptimizer.SnapshotMark
+    /// Whether the optimizer changed since it was last written.
+    var optimizerChanged = false
     let started = ContinuousClock.now
-    var draining = false
-    var drainDeadline: Date?
     let integerParameters: Set<String>
     /// The optimizer's summary at the last report, with the counts it was built at: `report()` runs every loop
     /// turn, and building a summary walks every observation (the Pareto set), so it is rebuilt only when a
     /// suggestion was made, observed or forgotten since.
     var reportedSummary: (counts: [Int], summary: CARBSSummary)?
+    /// The budget was reached in the last cycle: the queue is purged at the start of the next one, after that
+    /// cycle's results were committed and acknowledged (a worker that took a suggestion just before has its
+    /// `started` taken in first).
+    var withdrawPending = false
 
     var configuration: OptimizerService.Configuration { service.configuration }
     var logger: Logger { service.logger }
 
-    init(service: OptimizerService) throws {
+    /// What one cycle does after its commit.
+    struct Cycle {
+        var step: PersistenceStep
+        var messages: [InboundMessage] = []
+        var decoded: [WorkerMessage?] = []
+        var acknowledge: [Int] = []
+        var deadLetters: [(message: Int, reason: String)] = []
+        var publish: [(id: String, attempt: Int)] = []
+        var finished = false
+
+        init(time: Date) {
+            step = PersistenceStep(time: time)
+        }
+    }
+
+    init(service: OptimizerService) async throws {
         self.service = service
-        let leaseSeconds = Double(service.configuration.leaseSeconds)
+        let configuration = service.configuration
+        let leaseSeconds = Double(configuration.leaseSeconds)
+        let grace = configuration.drainGrace.components
+        let settings = StudyMachine.Settings(
+            maxInFlight: configuration.maxInFlight, maxObservations: configuration.maxObservations,
+            maxTotalCost: configuration.maxTotalCost,
+            drainGrace: Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
+        let ledger: StudyLedger
         if let saved = try service.persistence.resume() {
             let snapshot = try SnapshotCoding.decode(saved.snapshot)
             optimizer = try CARBSOptimizer(restoring: snapshot)
             // Leases restart from now: heartbeats sent while the optimizer was down are still in the queue.
             let now = service.clock()
-            let queuesSurvived = service.configuration.queuesSurviveRestart
+            let queuesSurvived = configuration.queuesSurviveRestart
             let entries = saved.entries.map { entry -> StudyLedger.Entry in
                 var entry = entry
                 switch entry.phase {
@@ -47,20 +81,26 @@ struct StudyRun {
                 }
                 return entry
             }
-            ledger = StudyLedger(entries: entries, leaseSeconds: leaseSeconds, maxAttempts: service.configuration.maxAttempts)
+            ledger = StudyLedger(entries: entries, leaseSeconds: leaseSeconds, maxAttempts: configuration.maxAttempts)
             service.logger.info(
                 "resuming study",
                 metadata: [
-                    "study": "\(service.configuration.study)", "observations": "\(optimizer.summary.successCount)",
+                    "study": "\(configuration.study)", "observations": "\(optimizer.observationCount)",
                     "in_flight": "\(ledger.inFlightCount)",
                 ])
+            // The first commit of this run writes a complete snapshot (`checkpoints` starts without one).
+            optimizerChanged = true
         } else {
             optimizer = try service.newOptimizer()
-            ledger = StudyLedger(leaseSeconds: leaseSeconds, maxAttempts: service.configuration.maxAttempts)
+            ledger = StudyLedger(leaseSeconds: leaseSeconds, maxAttempts: configuration.maxAttempts)
             var step = PersistenceStep(time: service.clock())
-            step.snapshot = try SnapshotCoding.encode(optimizer.snapshot)
-            try service.persistence.commit(step)
+            let data = try SnapshotCoding.encode(optimizer.snapshot)
+            step.snapshot = data
+            try await service.persistence.commit(step)
+            checkpoints.wroteSnapshot(bytes: data.count)
         }
+        savedMark = optimizer.snapshotMark
+        machine = StudyMachine(settings: settings, ledger: ledger)
         integerParameters = Set(optimizer.parameters.filter(\.space.isInteger).map(\.name))
     }
 
@@ -72,23 +112,23 @@ struct StudyRun {
             let transport = service.transport
             try await cancelWhenGracefulShutdown { try await transport.start() }
         } catch where Task.isCancelled || Task.isShuttingDownGracefully || stopRequested() {
-            try stop()
+            try await stop()
             await service.transport.shutdown()
             return
         }
         do {
             try await loop(stopRequested: stopRequested)
         } catch is CancellationError {
-            // Cancelled (not a graceful shutdown): every step so far is committed; save the rest, hand the
+            // Cancelled (not a graceful shutdown): every cycle so far is committed; save the rest, hand the
             // unacknowledged results back to the queue, and stop as if asked to.
-            try stop()
+            try await stop()
             await service.transport.shutdown()
         }
     }
 
     /// Stops on request: saves what is not saved yet; a later start resumes from there.
-    mutating func stop() throws {
-        try flush()
+    mutating func stop() async throws {
+        try await flush()
         logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
         service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
         report(phase: .interrupted)
@@ -99,76 +139,203 @@ struct StudyRun {
         report()
         while true {
             if stopRequested() || Task.isCancelled {
-                try stop()
+                try await stop()
                 await service.transport.shutdown()
                 return
             }
-            if !draining && budgetReached {
-                try await beginDraining()
+            if try await cycle() {
+                report(phase: .finished)
+                service.outcome.withLock { $0 = (.budgetReached, optimizer.summary) }
+                await service.transport.shutdown()
+                return
             }
-            if draining {
-                let running = ledger.entries.values.filter { $0.phase == .running || $0.phase == .publishing }.count
-                if running == 0 || service.clock() >= drainDeadline! {
-                    try await finish()
-                    return
-                }
-            } else {
-                try await issueSuggestions()
-            }
-            var messages = try await service.transport.receiveResults(
-                maximum: configuration.batchLimit, timeout: receiveTimeout())
-            // A burst arrives over a few milliseconds: gather it, so that it costs one refit rather than several.
-            while !messages.isEmpty, messages.count < configuration.batchLimit {
-                let more = try await service.transport.receiveResults(
-                    maximum: configuration.batchLimit - messages.count, timeout: configuration.gatherWindow)
-                if more.isEmpty { break }
-                messages += more
-            }
-            if !messages.isEmpty {
-                try await handle(messages)
-            }
-            try await expireLeases()
             report()
         }
     }
 
-    var observationCount: Int { optimizer.observationCount }
+    var progress: StudyMachine.Progress {
+        StudyMachine.Progress(observations: optimizer.observationCount, totalCost: optimizer.cumulativeCost)
+    }
 
-    var budgetReached: Bool {
-        if let max = configuration.maxObservations, optimizer.observationCount >= max { return true }
-        if let max = configuration.maxTotalCost, optimizer.cumulativeCost >= max { return true }
+    /// One turn: results in, decisions, one commit, then acknowledgements and publishes. Returns true when the
+    /// study finished.
+    mutating func cycle() async throws -> Bool {
+        var cycle = Cycle(time: service.clock())
+        if withdrawPending {
+            withdrawPending = false
+            try await withdrawQueued(into: &cycle)
+        }
+        // With free slots, suggestions go out at once; otherwise wait for results (or the next deadline).
+        let timeout = machine.freeSlots(progress) > 0 ? Duration.zero : receiveTimeout()
+        let messages = try await receiveBurst(timeout: timeout)
+        try await take(messages, into: &cycle)
+        try await carry(machine.tick(now: service.clock(), progress: progress), into: &cycle)
+        try await commit(&cycle.step)
+        // Durable: now the broker may forget them, and the workers may have them.
+        if !cycle.acknowledge.isEmpty {
+            try await service.transport.acknowledge(cycle.acknowledge.map { cycle.messages[$0] })
+        }
+        for (index, reason) in cycle.deadLetters {
+            logger.warning("rejected a message", metadata: ["reason": "\(reason)"])
+            try await service.transport.deadLetter(cycle.messages[index], reason: reason)
+            service.metrics.countDeadLetter(reason: reason)
+        }
+        if cycle.finished {
+            _ = try await service.transport.withdrawQueuedSuggestions()
+            // A finished study's database holds one complete snapshot: `status` and `report` read it fast.
+            try await flush(completeSnapshot: true)
+            return true
+        }
+        try await publish(cycle.publish)
         return false
+    }
+
+    /// Waits up to `timeout` for results, then gathers the rest of a burst (arriving over a few milliseconds), so
+    /// that it costs one refit rather than several.
+    func receiveBurst(timeout: Duration) async throws -> [InboundMessage] {
+        var messages = try await service.transport.receiveResults(maximum: configuration.batchLimit, timeout: timeout)
+        while !messages.isEmpty, messages.count < configuration.batchLimit {
+            let more = try await service.transport.receiveResults(
+                maximum: configuration.batchLimit - messages.count, timeout: configuration.gatherWindow)
+            if more.isEmpty { break }
+            messages += more
+        }
+        return messages
     }
 
     func receiveTimeout() -> Duration {
         var timeout = configuration.pollInterval
-        if let deadline = ledger.nextLeaseDeadline {
+        if let deadline = machine.nextDeadline {
             let seconds = max(deadline.timeIntervalSince(service.clock()), 0.01)
             timeout = min(timeout, .milliseconds(Int64(seconds * 1000)))
         }
         return timeout
     }
 
+    /// Decodes messages, gives them to the machine and carries out its decisions.
+    mutating func take(_ messages: [InboundMessage], into cycle: inout Cycle) async throws {
+        guard !messages.isEmpty else { return }
+        let offset = cycle.messages.count
+        var batch: [StudyMachine.Received] = []
+        for inbound in messages {
+            do {
+                let message = try WireFormat.decodeWorkerMessage(inbound.body, expectedStudy: configuration.study)
+                batch.append(.message(message))
+                cycle.decoded.append(message)
+            } catch {
+                batch.append(.undecodable(reason: error.description))
+                cycle.decoded.append(nil)
+            }
+        }
+        cycle.messages += messages
+        try await carry(machine.received(batch, now: service.clock()), into: &cycle, offset: offset)
+    }
+
+    /// Carries out the machine's actions (`offset`: where the batch they index starts in the cycle's messages).
+    mutating func carry(_ actions: [StudyMachine.Action], into cycle: inout Cycle, offset: Int = 0) async throws {
+        for action in actions {
+            switch action {
+            case .observe(let index, let id, let status):
+                guard let message = cycle.decoded[offset + index] else { continue }
+                let parameters = wireParameters(optimizerParameters(of: id))
+                let observation: Observation =
+                    status == .success
+                    ? .success(id: id, output: message.output ?? .nan, cost: message.cost ?? .nan)
+                    : .failure(id: id, cost: message.cost)
+                do {
+                    try optimizer.observe(observation)
+                } catch {
+                    // The ledger and the optimizer agree by construction; if they ever do not, keep running.
+                    logger.error("the optimizer refused a result", metadata: ["suggestion.id": "\(id)", "error": "\(error)"])
+                }
+                optimizerChanged = true
+                cycle.step.results.append(.init(message: message, parameters: parameters))
+                service.metrics.countResult(status)
+            case .forget(let id, let reason):
+                if optimizer.forget(id) { optimizerChanged = true }
+                logger.debug("forgetting a suggestion", metadata: ["suggestion.id": "\(id)", "reason": "\(reason)"])
+            case .lost(let id, let attempt, let leaseExpired):
+                if leaseExpired {
+                    logger.warning("lease expired", metadata: ["suggestion.id": "\(id)", "attempt": "\(attempt)"])
+                    service.metrics.leaseExpiries.increment()
+                } else {
+                    service.metrics.countResult(.lost)
+                }
+            case .log(let index, let disposition, let reason):
+                let inbound = cycle.messages[offset + index]
+                let message = cycle.decoded[offset + index]
+                cycle.step.messages.append(.init(body: inbound.body, message: message, disposition: disposition, reason: reason))
+                switch disposition {
+                case .late: service.metrics.lateResults.increment()
+                case .duplicate: service.metrics.duplicates.increment()
+                default: break
+                }
+                if let reason {
+                    logger.debug(
+                        "message",
+                        metadata: [
+                            "suggestion.id": "\(message?.suggestionID ?? "?")", "disposition": "\(disposition.rawValue)",
+                            "reason": "\(reason)",
+                        ])
+                }
+            case .acknowledge(let index):
+                cycle.acknowledge.append(offset + index)
+            case .deadLetter(let index, let reason):
+                cycle.deadLetters.append((offset + index, reason))
+            case .suggest(let count):
+                let suggestions = try suggest(count: count, into: &cycle.step)
+                try await carry(machine.issued(suggestions.map(\.id)), into: &cycle)
+            case .publish(let id, let attempt):
+                if attempt > 1 { service.metrics.reissues.increment() }
+                cycle.publish.append((id, attempt))
+            case .withdrawQueued:
+                withdrawPending = true
+            case .finish:
+                cycle.finished = true
+            }
+        }
+    }
+
+    /// Budget reached: takes back from the queue what nobody started, and waits (up to the grace) for the runs in
+    /// flight.
+    mutating func withdrawQueued(into cycle: inout Cycle) async throws {
+        let removed = try await service.transport.withdrawQueuedSuggestions()
+        // A worker may have taken a suggestion just before the purge: its `started` may already be waiting. Take in
+        // what is waiting first, so that such a run counts as running (and its result is awaited) instead of being
+        // withdrawn while it trains.
+        let waiting = try await service.transport.receiveResults(
+            maximum: configuration.batchLimit, timeout: .milliseconds(10))
+        try await take(waiting, into: &cycle)
+        try await carry(machine.withdrawQueued(), into: &cycle)
+        logger.info("budget reached: waiting for the runs in flight", metadata: ["withdrawn": "\(removed)"])
+    }
+
     // MARK: - Suggestions out
 
-    /// Fills the free slots: one fit for the whole batch, each point chosen with the others fantasized.
-    mutating func issueSuggestions() async throws {
-        var count = configuration.maxInFlight - ledger.inFlightCount
-        if let max = configuration.maxObservations {
-            count = min(count, max - observationCount - ledger.inFlightCount)
-        }
-        guard count > 0 else { return }
+    /// Chooses `count` suggestions: one fit for the whole batch, each point chosen with the others fantasized.
+    /// If the optimizer fails (a numerical failure that the same data would repeat after every restart), the
+    /// study goes on with model-free suggestions around the best point, and the failure is logged and counted.
+    mutating func suggest(count: Int, into step: inout PersistenceStep) throws -> [Suggestion] {
         let fitsBefore = optimizer.fitCount
-        let suggestions = try service.metrics.time(service.metrics.suggestLatency) {
-            try optimizer.suggest(count: count)
+        let before = optimizer
+        var suggestions: [Suggestion]
+        do {
+            suggestions = try service.metrics.time(service.metrics.suggestLatency) {
+                try service.suggester(&optimizer, count)
+            }
+        } catch {
+            optimizer = before
+            logger.warning(
+                "the optimizer could not choose suggestions: using model-free ones around the best point",
+                metadata: ["error": "\(error)", "count": "\(count)"])
+            service.metrics.suggestFailures.increment()
+            suggestions = optimizer.fallbackSuggestions(count: count)
         }
+        optimizerChanged = true
         if optimizer.fitCount > fitsBefore { service.refitCounter.withLock { $0 += 1 } }
         service.metrics.suggestionsIssued.increment(by: suggestions.count)
         service.metrics.fallbackSuggestions.increment(by: suggestions.filter { $0.origin == .fallback }.count)
-        var step = PersistenceStep(time: service.clock())
         for suggestion in suggestions {
-            ledger.issued(id: suggestion.id)
-            dirty.insert(suggestion.id)
             step.newSuggestions.append(
                 .init(
                     id: suggestion.id, parameters: wireParameters(suggestion.parameters),
@@ -181,13 +348,12 @@ struct StudyRun {
                     "params": "\(suggestion.parameters)",
                 ])
         }
-        try commit(&step, snapshot: true)
-        try await publish(suggestions.map { ($0.id, 1) })
+        return suggestions
     }
 
-    /// Publishes attempts concurrently (their confirms share the broker's round trips), then records them as
-    /// queued. A crash before the record leaves them `publishing`: the next start publishes them again, and the
-    /// protocol's idempotence absorbs a duplicate.
+    /// Publishes attempts concurrently (their confirms share the broker's round trips), then tells the machine
+    /// (the confirmation is saved with the next commit). A crash before that leaves them `publishing`: the next
+    /// start publishes them again, and the protocol's idempotence absorbs a duplicate.
     mutating func publish(_ attempts: [(id: String, attempt: Int)]) async throws {
         guard !attempts.isEmpty else { return }
         let now = service.clock()
@@ -213,209 +379,62 @@ struct StudyRun {
         } catch where Task.isShuttingDownGracefully || Task.isCancelled {
             throw CancellationError()
         }
-        for (id, _) in attempts {
-            ledger.published(id: id)
-            dirty.insert(id)
-        }
+        machine.published(attempts)
     }
 
     /// After a restart: suggestions saved but maybe never confirmed by the queue are published again.
     mutating func republishUnconfirmed() async throws {
-        let pending = ledger.entries.values.filter { $0.phase == .publishing }.sorted { $0.id < $1.id }
+        let pending = machine.unconfirmed
         guard !pending.isEmpty else { return }
         logger.info("publishing suggestions saved before the restart", metadata: ["count": "\(pending.count)"])
-        try await publish(pending.map { ($0.id, $0.attempt) })
-        try flush()
-    }
-
-    // MARK: - Results in
-
-    mutating func handle(_ messages: [InboundMessage]) async throws {
-        var step = PersistenceStep(time: service.clock())
-        var accepted: [InboundMessage] = []
-        var rejected: [(InboundMessage, String)] = []
-        var reissues: [(id: String, attempt: Int)] = []
-        var changedOptimizer = false
-        for inbound in messages {
-            let decoded: WorkerMessage
-            do {
-                decoded = try WireFormat.decodeWorkerMessage(inbound.body, expectedStudy: configuration.study)
-            } catch {
-                rejected.append((inbound, error.description))
-                step.messages.append(.init(body: inbound.body, message: nil, disposition: .rejected, reason: error.description))
-                continue
-            }
-            let decision = ledger.receive(decoded, now: service.clock())
-            var disposition: PersistenceStep.ReceivedMessage.Disposition
-            var reason: String?
-            switch decision {
-            case .observe(let id, _, let status):
-                dirty.insert(id)
-                let parameters = wireParameters(optimizerParameters(of: id))
-                let observation: Observation =
-                    status == .success
-                    ? .success(id: id, output: decoded.output ?? .nan, cost: decoded.cost ?? .nan)
-                    : .failure(id: id, cost: decoded.cost)
-                do {
-                    try optimizer.observe(observation)
-                } catch {
-                    // The ledger and the optimizer agree by construction; if they ever do not, keep running.
-                    logger.error("the optimizer refused a result", metadata: ["suggestion.id": "\(id)", "error": "\(error)"])
-                }
-                changedOptimizer = true
-                step.results.append(.init(message: decoded, parameters: parameters))
-                disposition = .applied
-                service.metrics.countResult(status)
-            case .reissue(let id, let attempt):
-                dirty.insert(id)
-                reissues.append((id, attempt))
-                disposition = .applied
-                reason = "lost: re-issued as attempt \(attempt)"
-                service.metrics.countResult(.lost)
-                service.metrics.reissues.increment()
-            case .forget(let id):
-                dirty.insert(id)
-                optimizer.forget(id)
-                changedOptimizer = true
-                disposition = .applied
-                service.metrics.countResult(.lost)
-                reason =
-                    draining
-                    ? "lost after the budget was reached: forgotten"
-                    : "lost \(configuration.maxAttempts) times: forgotten"
-            case .leaseRenewed(let id):
-                dirty.insert(id)
-                disposition = decoded.kind == .started ? .started : .heartbeat
-            case .duplicate(_, let why):
-                disposition = decoded.kind == .result && decoded.attempt < (ledger.entries[decoded.suggestionID]?.attempt ?? 0) ? .late : .duplicate
-                reason = why
-                (disposition == .late ? service.metrics.lateResults : service.metrics.duplicates).increment()
-            case .ignore(_, let why):
-                disposition = .ignored
-                reason = why
-            case .reject(let why):
-                rejected.append((inbound, why))
-                step.messages.append(.init(body: inbound.body, message: decoded, disposition: .rejected, reason: why))
-                continue
-            }
-            if let reason {
-                logger.debug(
-                    "message", metadata: ["suggestion.id": "\(decoded.suggestionID)", "disposition": "\(disposition.rawValue)", "reason": "\(reason)"])
-            }
-            step.messages.append(.init(body: inbound.body, message: decoded, disposition: disposition, reason: reason))
-            accepted.append(inbound)
-        }
-        try commit(&step, snapshot: changedOptimizer)
-        // Durable: now the broker may forget them.
-        try await service.transport.acknowledge(accepted)
-        for (message, reason) in rejected {
-            logger.warning("rejected a message", metadata: ["reason": "\(reason)"])
-            try await service.transport.deadLetter(message, reason: reason)
-            service.metrics.countDeadLetter(reason: reason)
-        }
-        try await publish(reissues)
-    }
-
-    mutating func expireLeases() async throws {
-        let decisions = ledger.expireLeases(now: service.clock())
-        guard !decisions.isEmpty else { return }
-        var reissues: [(id: String, attempt: Int)] = []
-        var changedOptimizer = false
-        var step = PersistenceStep(time: service.clock())
-        for decision in decisions {
-            switch decision {
-            case .reissue(let id, let attempt):
-                logger.warning("lease expired: re-issuing", metadata: ["suggestion.id": "\(id)", "attempt": "\(attempt)"])
-                service.metrics.leaseExpiries.increment()
-                service.metrics.reissues.increment()
-                reissues.append((id, attempt))
-                dirty.insert(id)
-                step.expiredAttempts.append(.init(id: id, attempt: attempt - 1))
-            case .forget(let id):
-                logger.warning(
-                    draining ? "lease expired after the budget was reached: forgetting" : "lease expired too often: forgetting",
-                    metadata: ["suggestion.id": "\(id)"])
-                service.metrics.leaseExpiries.increment()
-                optimizer.forget(id)
-                changedOptimizer = true
-                dirty.insert(id)
-                step.expiredAttempts.append(.init(id: id, attempt: ledger.entries[id]?.attempt ?? 1))
-            default:
-                break
-            }
-        }
-        try commit(&step, snapshot: changedOptimizer)
-        try await publish(reissues)
-    }
-
-    // MARK: - The end
-
-    /// Budget reached: stop issuing, withdraw what nobody started, wait (up to the grace) for the runs in flight.
-    mutating func beginDraining() async throws {
-        draining = true
-        ledger.stopReissuing()
-        let grace = configuration.drainGrace.components
-        drainDeadline = service.clock().addingTimeInterval(Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
-        let removed = try await service.transport.withdrawQueuedSuggestions()
-        // A worker may have taken a suggestion just before the purge: its `started` may already be waiting. Take in
-        // what is waiting first, so that such a run counts as running (and its result is awaited) instead of being
-        // withdrawn while it trains.
-        let waiting = try await service.transport.receiveResults(
-            maximum: configuration.batchLimit, timeout: .milliseconds(10))
-        if !waiting.isEmpty {
-            try await handle(waiting)
-        }
-        var changed = false
-        for (id, entry) in ledger.entries where entry.phase == .queued {
-            ledger.withdraw(id: id)
-            optimizer.forget(id)
-            dirty.insert(id)
-            changed = true
-        }
-        var step = PersistenceStep(time: service.clock())
-        try commit(&step, snapshot: changed)
-        logger.info("budget reached: waiting for the runs in flight", metadata: ["withdrawn": "\(removed)"])
-    }
-
-    mutating func finish() async throws {
-        for decision in ledger.withdrawAll() {
-            if case .forget(let id) = decision {
-                optimizer.forget(id)
-                dirty.insert(id)
-            }
-        }
-        _ = try await service.transport.withdrawQueuedSuggestions()
-        var step = PersistenceStep(time: service.clock())
-        try commit(&step, snapshot: true)
-        report(phase: .finished)
-        service.outcome.withLock { $0 = (.budgetReached, optimizer.summary) }
-        await service.transport.shutdown()
+        try await publish(pending)
+        try await flush()
     }
 
     // MARK: - Helpers
 
-    /// Commits a step with the dirty ledger entries and, if asked, the optimizer snapshot.
-    mutating func commit(_ step: inout PersistenceStep, snapshot: Bool) throws {
-        step.entries = dirty.sorted().compactMap { ledger.entries[$0] }
-        if snapshot { step.snapshot = try SnapshotCoding.encode(optimizer.snapshot) }
+    /// Commits the step with the machine's events and, if the optimizer changed, a delta of it (or, now and
+    /// then, its complete snapshot).
+    mutating func commit(_ step: inout PersistenceStep, completeSnapshot: Bool = false) async throws {
+        step.events += machine.takeEvents()
+        var snapshotBytes: Int?
+        var deltaBytes: Int?
+        if optimizerChanged || completeSnapshot {
+            if checkpoints.wantsSnapshot || completeSnapshot {
+                let data = try SnapshotCoding.encode(optimizer.snapshot)
+                step.snapshot = data
+                snapshotBytes = data.count
+            } else {
+                let data = try SnapshotCoding.encode(value: optimizer.snapshotDelta(since: savedMark))
+                step.snapshotDelta = data
+                deltaBytes = data.count
+            }
+        }
         guard !step.isEmpty else { return }
         let persistence = service.persistence
+        let written = step
         do {
-            try service.metrics.time(service.metrics.commitLatency) { try persistence.commit(step) }
+            let started = ContinuousClock.now
+            // Not cancellable: a commit half-abandoned would leave the optimizer ahead of the store.
+            try await Task { try await persistence.commit(written) }.value
+            service.metrics.commitLatency.recordInterval(ContinuousClock.now - started)
         } catch {
             service.liveState.withLock { $0.lastCommitError = "\(error)" }
             throw error
         }
         service.liveState.withLock {
-            $0.lastCommitAt = step.time
+            $0.lastCommitAt = written.time
             $0.lastCommitError = nil
         }
-        dirty.removeAll()
+        if let snapshotBytes { checkpoints.wroteSnapshot(bytes: snapshotBytes) }
+        if let deltaBytes { checkpoints.wroteDelta(bytes: deltaBytes) }
+        savedMark = optimizer.snapshotMark
+        optimizerChanged = false
     }
 
-    mutating func flush() throws {
+    mutating func flush(completeSnapshot: Bool = false) async throws {
         var step = PersistenceStep(time: service.clock())
-        try commit(&step, snapshot: true)
+        try await commit(&step, completeSnapshot: completeSnapshot)
     }
 
     func optimizerParameters(of id: String) -> [String: Double] {
@@ -439,14 +458,14 @@ struct StudyRun {
             summary = optimizer.summary
             reportedSummary = (counts, summary)
         }
-        let running = ledger.entries.values.filter { $0.phase == .running }.count
-        let queued = ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
+        let running = machine.ledger.entries.values.filter { $0.phase == .running }.count
+        let queued = machine.ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
         let progress = StudyProgress(
             observations: summary.successCount + summary.failureCount, maxObservations: configuration.maxObservations,
             totalCost: summary.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
-            inFlight: ledger.inFlightCount, running: running, failures: summary.failureCount,
+            inFlight: machine.ledger.inFlightCount, running: running, failures: summary.failureCount,
             bestOutput: summary.best?.output, bestCost: summary.best?.cost, paretoSize: summary.paretoSet.count,
-            elapsed: ContinuousClock.now - started, isDraining: draining)
+            elapsed: ContinuousClock.now - started, isDraining: machine.isDraining)
         let metrics = service.metrics
         metrics.inFlight.record(progress.inFlight)
         metrics.queued.record(queued)
@@ -455,7 +474,7 @@ struct StudyRun {
         let parameters = optimizer.parameters
         let direction = optimizer.configuration.direction
         service.liveState.withLock { live in
-            live.phase = phase ?? (draining ? .draining : .running)
+            live.phase = phase ?? (machine.isDraining ? .draining : .running)
             live.progress = progress
             live.summary = summary
             live.parameters = parameters

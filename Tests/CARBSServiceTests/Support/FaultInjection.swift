@@ -30,11 +30,11 @@ enum StepKind: String, Sendable, Hashable, CaseIterable {
         var kinds: Set<StepKind> = []
         if !step.newSuggestions.isEmpty { kinds.insert(.issue) }
         if !step.results.isEmpty { kinds.insert(.result) }
-        if step.entries.contains(where: { $0.attempt > 1 && $0.phase == .publishing }) { kinds.insert(.reissue) }
+        if step.events.contains(where: { $0.kind == .reissued }) { kinds.insert(.reissue) }
         if step.messages.contains(where: { $0.disposition == .started || $0.disposition == .heartbeat }) {
             kinds.insert(.lease)
         }
-        if isFirst && step.entries.isEmpty && step.messages.isEmpty && step.snapshot != nil {
+        if isFirst && step.events.isEmpty && step.messages.isEmpty && step.snapshot != nil {
             kinds.insert(.firstSnapshot)
         }
         return kinds.isEmpty ? [.other] : kinds
@@ -73,7 +73,7 @@ final class FaultyPersistence: StudyPersistence {
         return saved
     }
 
-    func commit(_ step: PersistenceStep) throws {
+    func commit(_ step: PersistenceStep) async throws {
         let crash = state.withLock { state -> Bool in
             let kinds = StepKind.kinds(of: step, isFirst: state.isNewStudy && state.steps.isEmpty)
             state.steps.append(kinds)
@@ -85,7 +85,7 @@ final class FaultyPersistence: StudyPersistence {
         }
         let place = "\(trigger.map { "\($0.kind) step #\($0.occurrence)" } ?? "")"
         if crash && !afterWrite { throw InjectedCrash(place: "\(place), before the write") }
-        try base.commit(step)
+        try await base.commit(step)
         if crash { throw InjectedCrash(place: "\(place), after the write") }
     }
 }

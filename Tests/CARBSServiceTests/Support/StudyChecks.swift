@@ -22,6 +22,7 @@ func expectStudyComplete(
     #expect(snapshot.successes.count + snapshot.failures.count == budget, sourceLocation: sourceLocation)
     #expect(Set(snapshot.observedIDs) == Set(ids), "the core and the store disagree", sourceLocation: sourceLocation)
     #expect(snapshot.outstanding.isEmpty, sourceLocation: sourceLocation)
+    try expectEventLogMatchesTables(fixture, sourceLocation: sourceLocation)
 
     if let service {
         let result = try #require(service.result, sourceLocation: sourceLocation)
@@ -48,4 +49,40 @@ func expectConsistentSavedState(_ fixture: StudyFixture, sourceLocation: SourceL
     #expect(
         observed == Set(snapshot.observedIDs), "store observations vs core observations", sourceLocation: sourceLocation
     )
+    try expectEventLogMatchesTables(fixture, sourceLocation: sourceLocation)
+}
+
+/// The event log tells the same story as the tables: replaying every suggestion's events gives its stored state
+/// and attempt, and no suggestion has more than one counting result (nothing counted twice).
+func expectEventLogMatchesTables(_ fixture: StudyFixture, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let store = try fixture.store()
+    let events = try store.read { try $0.events() }
+    var replayed: [String: (state: SuggestionState, attempt: Int, results: Int)] = [:]
+    for logged in events {
+        let event = logged.event
+        var entry = replayed[event.suggestionID] ?? (.publishing, 1, 0)
+        switch event.kind {
+        case .issued: entry = (.publishing, event.attempt, 0)
+        case .reissued: entry = (.publishing, event.attempt, entry.results)
+        case .published where entry.state == .publishing && entry.attempt == event.attempt: entry.state = .queued
+        case .published: break
+        case .started, .heartbeat: entry.state = .running
+        case .succeeded: entry = (.finished, entry.attempt, entry.results + 1)
+        case .failed: entry = (.failed, entry.attempt, entry.results + 1)
+        case .lost, .expired: break
+        case .forgotten: entry.state = .forgotten
+        case .withdrawn: entry.state = .withdrawn
+        }
+        replayed[event.suggestionID] = entry
+    }
+    let stored = try store.suggestions()
+    #expect(Set(replayed.keys) == Set(stored.map(\.id)), "suggestions without events", sourceLocation: sourceLocation)
+    for suggestion in stored {
+        let entry = replayed[suggestion.id]
+        #expect(entry?.state == suggestion.state, "\(suggestion.id): replayed state", sourceLocation: sourceLocation)
+        #expect(entry?.attempt == suggestion.attempt, "\(suggestion.id): replayed attempt", sourceLocation: sourceLocation)
+        #expect((entry?.results ?? 0) <= 1, "\(suggestion.id) counted twice", sourceLocation: sourceLocation)
+    }
+    let counted = replayed.values.reduce(0) { $0 + $1.results }
+    #expect(counted == (try store.observations().count), "counting events vs observations", sourceLocation: sourceLocation)
 }

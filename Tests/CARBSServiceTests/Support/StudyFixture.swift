@@ -67,14 +67,15 @@ struct StudyFixture: Sendable {
         _ configuration: OptimizerService.Configuration, persistence: any StudyPersistence,
         transport: any OptimizerTransport, clock: ManualClock? = nil,
         newOptimizer: @escaping @Sendable () throws -> CARBSOptimizer = StudyFixture.newOptimizer(),
-        onProgress: (@Sendable (StudyProgress) -> Void)? = nil
+        onProgress: (@Sendable (StudyProgress) -> Void)? = nil,
+        suggester: @escaping OptimizerService.Suggester = OptimizerService.suggest
     ) -> OptimizerService {
         var logger = Logger(label: "carbs.service.test")
         logger.logLevel = ProcessInfo.processInfo.environment["CARBS_TEST_LOG"] == nil ? .critical : .debug
         let now: @Sendable () -> Date = { clock?.now() ?? Date() }
         return OptimizerService(
             configuration: configuration, transport: transport, persistence: persistence, newOptimizer: newOptimizer,
-            logger: logger, clock: now, onProgress: onProgress)
+            logger: logger, clock: now, onProgress: onProgress, suggester: suggester)
     }
 
     func workers(
