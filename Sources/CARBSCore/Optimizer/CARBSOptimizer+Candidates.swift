@@ -79,10 +79,6 @@ extension CARBSOptimizer {
     /// far tails that independent draws produce now and then only waste the first, model-free runs. A point equal
     /// to an observed or outstanding input (after integer rounding) or outside the bounds is skipped.
     mutating func randomPhasePoint() -> [Double] {
-        var taken = Set<[Int64]>()
-        for input in state.outstanding.map(\.input) + state.successes.map(\.input) + state.failures.map(\.input) {
-            taken.insert(input.map(ObservationGroup.quantize))
-        }
         let d = dimensions
         let primes = Self.primes(count: d)
         // Past the first `num_random_samples` points (a parallel study asks for more before any result is in),
@@ -101,11 +97,23 @@ extension CARBSOptimizer {
                 u = 0.15 + 0.7 * u
                 point[k] += widening * state.searchRadius * Normal.quantile(u)
             }
-            if let valid = admissible(point), !taken.contains(valid.map(ObservationGroup.quantize)) {
+            if let valid = admissible(point), !isTaken(valid.map(ObservationGroup.quantize)) {
                 return valid
             }
         }
         return sample(around: [state.searchCenter])
+    }
+
+    /// Whether an outstanding or observed input quantizes to `key`. A scan that stops at the first differing
+    /// coordinate: no set of every input is built, so a point costs O(n) comparisons, not O(n) allocations (the
+    /// random phase of a study warm-started with thousands of runs).
+    private func isTaken(_ key: [Int64]) -> Bool {
+        func matches(_ input: [Double]) -> Bool {
+            for k in key.indices where ObservationGroup.quantize(input[k]) != key[k] { return false }
+            return true
+        }
+        return state.outstanding.contains { matches($0.input) } || state.successes.contains { matches($0.input) }
+            || state.failures.contains { matches($0.input) }
     }
 
     /// The van der Corput radical inverse of `index` in `base`.

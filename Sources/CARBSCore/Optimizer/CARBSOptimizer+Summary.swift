@@ -75,7 +75,10 @@ extension CARBSOptimizer {
 
     /// Sum of the costs of all observed runs, failures with a reported cost included.
     public var cumulativeCost: Double {
-        (state.successes + state.failures).reduce(0) { $0 + ($1.cost.isFinite ? $1.cost : 0) }
+        // Two passes, not one over `successes + failures`: the budget check runs this every cycle, and the
+        // concatenation copied every record.
+        let sum: (Double, ObservationRecord) -> Double = { $0 + ($1.cost.isFinite ? $1.cost : 0) }
+        return state.successes.reduce(0, sum) + state.failures.reduce(0, sum)
     }
 
     /// The Pareto front of the current successes.

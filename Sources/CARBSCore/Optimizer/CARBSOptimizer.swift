@@ -132,6 +132,12 @@ public struct CARBSOptimizer: Sendable {
         state.outstanding.map { ($0.id, parameterValues(fromBasic: $0.input)) }
     }
 
+    /// The parameters of one outstanding suggestion (nil when it is not outstanding): cheaper than `outstanding`,
+    /// which converts every one.
+    public func parameters(ofOutstanding id: String) -> [String: Double]? {
+        state.outstanding.first { $0.id == id }.map { parameterValues(fromBasic: $0.input) }
+    }
+
     /// How many times the surrogate models were fitted so far (a `suggest(count:)` fits at most once).
     public var fitCount: Int { state.fitCount }
 
