@@ -16,20 +16,23 @@ extension StoreTransaction {
     ///
     /// - Throws: `StoreError` `.notFound` for an event of a suggestion (or attempt) that is not stored.
     public func record(_ events: [StudyEvent], at time: Date) throws {
+        // Formatted once: a cycle records hundreds of events at the same time, and formatting a date is the
+        // dearest part of writing one.
+        let stamp = time.databaseValue
         for event in events {
-            try record(event, at: time)
+            try record(event, at: stamp)
         }
     }
 
-    private func record(_ event: StudyEvent, at time: Date) throws {
+    private func record(_ event: StudyEvent, at time: DatabaseValue) throws {
         let id = event.suggestionID
         try run("recording \(event.kind.rawValue) of suggestion \(id)") {
-            try db.execute(
-                sql: """
-                    INSERT INTO study_event (recorded_at, kind, suggestion_id, attempt, worker, lease_deadline)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [time, event.kind, id, event.attempt, event.worker, event.leaseDeadline])
+            try execute(
+                """
+                INSERT INTO study_event (recorded_at, kind, suggestion_id, attempt, worker, lease_deadline)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [time, event.kind, id, event.attempt, event.worker, event.leaseDeadline])
             switch event.kind {
             case .issued, .reissued:
                 if event.kind == .reissued {
@@ -37,16 +40,17 @@ extension StoreTransaction {
                         id, "state = ?, attempt = ?, worker = NULL, lease_deadline = NULL",
                         [SuggestionState.publishing, event.attempt])
                 }
-                try StoredAttempt(suggestionID: id, attempt: event.attempt, issuedAt: time).insert(db)
+                try execute(
+                    "INSERT INTO attempt (suggestion_id, attempt, issued_at) VALUES (?, ?, ?)", [id, event.attempt, time])
             case .published:
-                try db.execute(
-                    sql: "UPDATE suggestion SET state = ? WHERE suggestion_id = ? AND state = ? AND attempt = ?",
-                    arguments: [SuggestionState.queued, id, SuggestionState.publishing, event.attempt])
+                try execute(
+                    "UPDATE suggestion SET state = ? WHERE suggestion_id = ? AND state = ? AND attempt = ?",
+                    [SuggestionState.queued, id, SuggestionState.publishing, event.attempt])
                 try updateAttempt(id, event.attempt, "published_at = ?", [time])
             case .started, .heartbeat:
                 let firstStart =
                     try Bool.fetchOne(
-                        db, sql: "SELECT started_at IS NULL FROM attempt WHERE suggestion_id = ? AND attempt = ?",
+                        db.cachedStatement(sql: "SELECT started_at IS NULL FROM attempt WHERE suggestion_id = ? AND attempt = ?"),
                         arguments: [id, event.attempt]) ?? false
                 try updateSuggestion(
                     id, "state = ?, worker = ?, lease_deadline = ?, last_heard_at = ?"
@@ -91,28 +95,26 @@ extension StoreTransaction {
     }
 
     private func updateSuggestion(_ id: String, _ assignments: String, _ values: [(any DatabaseValueConvertible)?]) throws {
-        try db.execute(
-            sql: "UPDATE suggestion SET \(assignments) WHERE suggestion_id = ?",
-            arguments: StatementArguments(values + [id]))
+        try execute("UPDATE suggestion SET \(assignments) WHERE suggestion_id = ?", values + [id])
         guard db.changesCount == 1 else { throw StoreError(.notFound, "no suggestion \(id)") }
     }
 
     private func updateAttempt(
         _ id: String, _ attempt: Int, _ assignments: String, _ values: [(any DatabaseValueConvertible)?]
     ) throws {
-        try db.execute(
-            sql: "UPDATE attempt SET \(assignments) WHERE suggestion_id = ? AND attempt = ?",
-            arguments: StatementArguments(values + [id, attempt]))
+        try execute("UPDATE attempt SET \(assignments) WHERE suggestion_id = ? AND attempt = ?", values + [id, attempt])
         guard db.changesCount == 1 else { throw StoreError(.notFound, "no attempt \(attempt) of suggestion \(id)") }
     }
 
     /// Closes an attempt that is still open.
-    private func close(_ id: String, _ attempt: Int, _ outcome: AttemptOutcome, at time: Date) throws {
-        try db.execute(
-            sql: """
-                UPDATE attempt SET finished_at = ?, outcome = ?
-                WHERE suggestion_id = ? AND attempt = ? AND outcome IS NULL
-                """,
-            arguments: [time, outcome, id, attempt])
+    private func close(_ id: String, _ attempt: Int, _ outcome: AttemptOutcome, at time: DatabaseValue) throws {
+        try execute(
+            "UPDATE attempt SET finished_at = ?, outcome = ? WHERE suggestion_id = ? AND attempt = ? AND outcome IS NULL",
+            [time, outcome, id, attempt])
+    }
+
+    /// Runs a statement prepared once per connection (a cycle runs the same few statements hundreds of times).
+    private func execute(_ sql: String, _ values: [(any DatabaseValueConvertible)?]) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
     }
 }
