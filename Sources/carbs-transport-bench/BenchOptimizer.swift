@@ -20,6 +20,8 @@ final class BenchOptimizer: Sendable {
     let study: String
     let names: QueueNames
     let service: OptimizerService
+    /// How long each of the service's commits took.
+    let commitTimes = CommitTimes()
     private let directory: URL
     private let recorder = ProgressRecorder()
     private let logger: Logger
@@ -56,7 +58,7 @@ final class BenchOptimizer: Sendable {
         service = OptimizerService(
             configuration: configuration, transport: transport, persistence: persistence,
             newOptimizer: { try Self.makeOptimizer(mode: mode, warmStart: count) }, logger: logger,
-            onProgress: { recorder.record($0) })
+            onProgress: { recorder.record($0) }, metrics: OptimizerMetrics(factory: commitTimes))
         recorder.service.withLock { $0 = service }
     }
 

@@ -66,15 +66,18 @@ struct RunCommand: AsyncParsableCommand {
         var lines = [
             "### Round trips (suggestion → no-op worker → result → refit → next suggestion)", "",
             "| optimizer | workers | n (warm start) | max in flight | timed round trips | seconds | round trips/s "
-                + "| refits | results per refit | results queue max | results queue final |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                + "| refits | results per refit | results queue max | results queue final | commit p50 (ms) "
+                + "| commit p90 (ms) | commit max (ms) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in rows {
             lines.append(
                 "| \(row.mode) | \(row.workers) | \(row.warmStart) | \(row.maxInFlight) | \(row.runs) | "
                     + String(format: "%.2f", row.seconds) + " | " + String(format: "%.0f", row.perSecond)
                     + " | \(row.refits) | " + String(format: "%.1f", row.resultsPerRefit)
-                    + " | \(row.maxDepth) | \(row.finalDepth) |")
+                    + " | \(row.maxDepth) | \(row.finalDepth) | " + String(format: "%.2f", row.commits.quantile(0.5))
+                    + " | " + String(format: "%.2f", row.commits.quantile(0.9)) + " | "
+                    + String(format: "%.1f", row.commits.max() ?? .nan) + " |")
         }
         if let burst {
             lines += [
@@ -137,6 +140,8 @@ struct RoundTrips {
     var refits: Int
     var maxDepth: Int
     var finalDepth: Int
+    /// The durations (ms) of the commits made during the timed window.
+    var commits: [Double]
 
     var perSecond: Double { Double(runs) / seconds }
     var resultsPerRefit: Double { refits > 0 ? Double(runs) / Double(refits) : .nan }
@@ -153,23 +158,25 @@ struct RoundTrips {
             maxInFlight: maxInFlight, maxObservations: nil)
         let processes = WorkerProcesses()
         defer { processes.terminate() }
-        let (start, end, depths) = try await optimizer.run {
-            () async throws -> (BenchOptimizer.Sample, BenchOptimizer.Sample, [QueueDepthSampler.Sample]) in
+        let (start, end, depths, commits) = try await optimizer.run {
+            () async throws -> (BenchOptimizer.Sample, BenchOptimizer.Sample, [QueueDepthSampler.Sample], [Double]) in
             try processes.start(count: workers, study: optimizer.study)
             let start = try await optimizer.waitForProgress(observations: warmStart + warmup, timeout: .seconds(300))
+            let commitsBefore = optimizer.commitTimes.milliseconds.count
             let sampler = try QueueDepthSampler(queue: optimizer.names.results)
             try await Task.sleep(for: duration)
             let depths = sampler.stop()
             let end = optimizer.progress.last ?? start
+            let commits = Array(optimizer.commitTimes.milliseconds.dropFirst(commitsBefore))
             // Before the queues go away with the study.
             processes.terminate()
-            return (start, end, depths)
+            return (start, end, depths, commits)
         }
         return RoundTrips(
             mode: mode, workers: workers, warmStart: warmStart, maxInFlight: maxInFlight,
             runs: end.observations - start.observations, seconds: (end.instant - start.instant).seconds,
             refits: end.refits - start.refits, maxDepth: depths.map(\.depth).max() ?? 0,
-            finalDepth: depths.last?.depth ?? 0)
+            finalDepth: depths.last?.depth ?? 0, commits: commits)
     }
 }
 

@@ -23,14 +23,19 @@ struct StudyRun {
     var optimizerChanged = false
     let started = ContinuousClock.now
     let integerParameters: Set<String>
-    /// The optimizer's summary at the last report, with the counts it was built at: `report()` runs every loop
-    /// turn, and building a summary walks every observation (the Pareto set), so it is rebuilt only when a
-    /// suggestion was made, observed or forgotten since.
-    var reportedSummary: (counts: [Int], summary: CARBSSummary)?
+    /// The optimizer's summary at the last report, with the counts and time it was built at: `report()` runs every
+    /// cycle, and building a summary walks every observation (the Pareto set), so it is rebuilt only when a
+    /// suggestion was made, observed or forgotten since, and then no more often than would spend a twentieth of
+    /// the time on it (at n = 10,000, every few cycles; at small n, every cycle). The end or a stop always
+    /// rebuilds it.
+    var reportedSummary: (counts: [Int], at: ContinuousClock.Instant, summary: CARBSSummary)?
+    var summaryBuildTime = Duration.zero
     /// The budget was reached in the last cycle: the queue is purged at the start of the next one, after that
     /// cycle's results were committed and acknowledged (a worker that took a suggestion just before has its
     /// `started` taken in first).
     var withdrawPending = false
+    /// How long the last `suggest` took: the longest a burst is gathered for.
+    var lastSuggestDuration = Duration.zero
 
     var configuration: OptimizerService.Configuration { service.configuration }
     var logger: Logger { service.logger }
@@ -190,13 +195,21 @@ struct StudyRun {
         return false
     }
 
-    /// Waits up to `timeout` for results, then gathers the rest of a burst (arriving over a few milliseconds), so
-    /// that it costs one refit rather than several.
+    /// Waits up to `timeout` for results, then gathers the rest of a burst for at most `gatherWindow` after the
+    /// first, so that it costs one refit rather than several. The window is a deadline, not a gap: with results
+    /// arriving steadily, a gap-based window would hold the cycle (and the next suggestions) until the queue of
+    /// suggestions ran dry and every worker idled.
+    ///
+    /// Gathering saves refits, so it never waits longer than the last `suggest` took: a study whose suggestions
+    /// are cheap (the random phase, small n) answers at once instead.
     func receiveBurst(timeout: Duration) async throws -> [InboundMessage] {
         var messages = try await service.transport.receiveResults(maximum: configuration.batchLimit, timeout: timeout)
+        let deadline = ContinuousClock.now + min(configuration.gatherWindow, max(lastSuggestDuration, .milliseconds(1)))
         while !messages.isEmpty, messages.count < configuration.batchLimit {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
             let more = try await service.transport.receiveResults(
-                maximum: configuration.batchLimit - messages.count, timeout: configuration.gatherWindow)
+                maximum: configuration.batchLimit - messages.count, timeout: left)
             if more.isEmpty { break }
             messages += more
         }
@@ -318,6 +331,8 @@ struct StudyRun {
     mutating func suggest(count: Int, into step: inout PersistenceStep) throws -> [Suggestion] {
         let fitsBefore = optimizer.fitCount
         let before = optimizer
+        let started = ContinuousClock.now
+        defer { lastSuggestDuration = ContinuousClock.now - started }
         var suggestions: [Suggestion]
         do {
             suggestions = try service.metrics.time(service.metrics.suggestLatency) {
@@ -438,8 +453,7 @@ struct StudyRun {
     }
 
     func optimizerParameters(of id: String) -> [String: Double] {
-        if let outstanding = optimizer.outstanding.first(where: { $0.id == id }) { return outstanding.parameters }
-        return [:]
+        optimizer.parameters(ofOutstanding: id) ?? [:]
     }
 
     func wireParameters(_ values: [String: Double]) -> [String: ParameterValue] {
@@ -452,17 +466,23 @@ struct StudyRun {
     mutating func report(phase: LiveStudy.Phase? = nil) {
         let counts = [optimizer.observationCount, optimizer.outstandingCount, optimizer.suggestionCount]
         let summary: CARBSSummary
-        if let cached = reportedSummary, cached.counts == counts {
+        let now = ContinuousClock.now
+        if let cached = reportedSummary,
+            cached.counts == counts || (phase == nil && now - cached.at < min(summaryBuildTime * 20, .seconds(1)))
+        {
             summary = cached.summary
         } else {
             summary = optimizer.summary
-            reportedSummary = (counts, summary)
+            summaryBuildTime = ContinuousClock.now - now
+            reportedSummary = (counts, now, summary)
         }
         let running = machine.ledger.entries.values.filter { $0.phase == .running }.count
         let queued = machine.ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
+        // Counts and cost are current; failures, the best point and the Pareto size come from the summary (at most
+        // `summaryInterval` old while the study runs).
         let progress = StudyProgress(
-            observations: summary.successCount + summary.failureCount, maxObservations: configuration.maxObservations,
-            totalCost: summary.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
+            observations: optimizer.observationCount, maxObservations: configuration.maxObservations,
+            totalCost: optimizer.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
             inFlight: machine.ledger.inFlightCount, running: running, failures: summary.failureCount,
             bestOutput: summary.best?.output, bestCost: summary.best?.cost, paretoSize: summary.paretoSet.count,
             elapsed: ContinuousClock.now - started, isDraining: machine.isDraining)
