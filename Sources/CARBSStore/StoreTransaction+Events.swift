@@ -41,7 +41,8 @@ extension StoreTransaction {
                         [SuggestionState.publishing, event.attempt])
                 }
                 try execute(
-                    "INSERT INTO attempt (suggestion_id, attempt, issued_at) VALUES (?, ?, ?)", [id, event.attempt, time])
+                    "INSERT INTO attempt (suggestion_id, attempt, issued_at) VALUES (?, ?, ?)",
+                    [id, event.attempt, time])
             case .published:
                 try execute(
                     "UPDATE suggestion SET state = ? WHERE suggestion_id = ? AND state = ? AND attempt = ?",
@@ -50,10 +51,12 @@ extension StoreTransaction {
             case .started, .heartbeat:
                 let firstStart =
                     try Bool.fetchOne(
-                        db.cachedStatement(sql: "SELECT started_at IS NULL FROM attempt WHERE suggestion_id = ? AND attempt = ?"),
+                        db.cachedStatement(
+                            sql: "SELECT started_at IS NULL FROM attempt WHERE suggestion_id = ? AND attempt = ?"),
                         arguments: [id, event.attempt]) ?? false
                 try updateSuggestion(
-                    id, "state = ?, worker = ?, lease_deadline = ?, last_heard_at = ?"
+                    id,
+                    "state = ?, worker = ?, lease_deadline = ?, last_heard_at = ?"
                         + (firstStart ? ", attempts_started = attempts_started + 1" : ""),
                     [SuggestionState.running, event.worker, event.leaseDeadline, time])
                 if firstStart {
@@ -94,7 +97,9 @@ extension StoreTransaction {
         }
     }
 
-    private func updateSuggestion(_ id: String, _ assignments: String, _ values: [(any DatabaseValueConvertible)?]) throws {
+    private func updateSuggestion(_ id: String, _ assignments: String, _ values: [(any DatabaseValueConvertible)?])
+        throws
+    {
         try execute("UPDATE suggestion SET \(assignments) WHERE suggestion_id = ?", values + [id])
         guard db.changesCount == 1 else { throw StoreError(.notFound, "no suggestion \(id)") }
     }
@@ -102,7 +107,8 @@ extension StoreTransaction {
     private func updateAttempt(
         _ id: String, _ attempt: Int, _ assignments: String, _ values: [(any DatabaseValueConvertible)?]
     ) throws {
-        try execute("UPDATE attempt SET \(assignments) WHERE suggestion_id = ? AND attempt = ?", values + [id, attempt])
+        try execute(
+            "UPDATE attempt SET \(assignments) WHERE suggestion_id = ? AND attempt = ?", values + [id, attempt])
         guard db.changesCount == 1 else { throw StoreError(.notFound, "no attempt \(attempt) of suggestion \(id)") }
     }
 

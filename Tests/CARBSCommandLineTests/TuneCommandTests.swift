@@ -1,6 +1,7 @@
 import CARBSStore
 import Foundation
 import Testing
+
 @testable import CARBSCommandLine
 
 @Suite("carbs tune, end to end", .timeLimit(.minutes(5)))
@@ -12,17 +13,17 @@ struct TuneCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let studyPath = directory.appendingPathComponent("study.yaml").path
         try """
-            name: tune-e2e
-            direction: minimize
-            parameters:
-              x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
-              x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
-              steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
-            budget: {max_observations: 12}
-            max_in_flight: 3
-            optimizer: {seed: 3}
-            trainer: {builtin: branin_cost}
-            """.write(toFile: studyPath, atomically: true, encoding: .utf8)
+        name: tune-e2e
+        direction: minimize
+        parameters:
+          x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
+          x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
+          steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
+        budget: {max_observations: 12}
+        max_in_flight: 3
+        optimizer: {seed: 3}
+        trainer: {builtin: branin_cost}
+        """.write(toFile: studyPath, atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("study.sqlite").path
         let report = directory.appendingPathComponent("report").path
 
@@ -41,6 +42,20 @@ struct TuneCommandTests {
         for file in ["pareto.svg", "scaling.svg", "report.html"] {
             #expect(FileManager.default.fileExists(atPath: report + "/" + file), "\(file)")
         }
+
+        // `carbs export --events`: the event log, one JSON object per line, in order.
+        let export = try ExportCommand.parse(["--db", database, "--events", "--format", "jsonl"])
+        let lines = try export.eventLines(store)
+        let events = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(events.map { $0["seq"] as? Int } == Array(1...events.count).map { $0 })
+        #expect(events.filter { $0["kind"] as? String == "succeeded" }.count == 12)
+        let firstKinds = Dictionary(grouping: events, by: { $0["suggestion_id"] as? String ?? "" }).mapValues {
+            $0.first?["kind"] as? String
+        }
+        #expect(firstKinds.count == 12 && firstKinds.values.allSatisfy { $0 == "issued" })
+        let csv = try ExportCommand.parse(["--db", database, "--events"]).eventLines(store)
+        #expect(csv.first == "seq,recorded_at,kind,suggestion_id,attempt,worker,lease_deadline")
+        #expect(csv.count == lines.count + 1)
     }
 
     @Test("an interrupted tune resumes: queued suggestions lost with the process are published again")
@@ -51,19 +66,21 @@ struct TuneCommandTests {
         let studyPath = directory.appendingPathComponent("study.yaml").path
         // One worker and four in flight: when it stops, three suggestions wait in the (in-process) queue.
         try """
-            name: tune-resume
-            direction: minimize
-            parameters:
-              x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
-              x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
-              steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
-            budget: {max_observations: 40}
-            max_in_flight: 4
-            lease_seconds: 300
-            trainer: {builtin: branin_cost}
-            """.write(toFile: studyPath, atomically: true, encoding: .utf8)
+        name: tune-resume
+        direction: minimize
+        parameters:
+          x1: {space: linear, min: -5, max: 10, scale: 5, center: 2.5}
+          x2: {space: linear, min: 0, max: 15, scale: 5, center: 7.5}
+          steps: {space: log, min: 10, max: 10000, integer: true, center: 100}
+        budget: {max_observations: 40}
+        max_in_flight: 4
+        lease_seconds: 300
+        trainer: {builtin: branin_cost}
+        """.write(toFile: studyPath, atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("study.sqlite").path
-        let arguments = [studyPath, "--workers", "1", "--db", database, "--out", directory.path + "/r", "--log-level", "error"]
+        let arguments = [
+            studyPath, "--workers", "1", "--db", database, "--out", directory.path + "/r", "--log-level", "error",
+        ]
 
         let first = try TuneCommand.parse(arguments)
         let running = Task { try await first.run() }

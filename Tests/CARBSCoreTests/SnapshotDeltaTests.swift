@@ -90,6 +90,8 @@ struct SnapshotDeltaTests {
         let mark = live.snapshotMark
         try live.observe(.success(id: first[1].id, output: 2, cost: 3))
         // The delta from the first observation onwards, without the one before it.
-        #expect(throws: CARBSError.self) { try CARBSOptimizer.snapshot(base, applying: [live.snapshotDelta(since: mark)]) }
+        #expect(throws: CARBSError.self) {
+            try CARBSOptimizer.snapshot(base, applying: [live.snapshotDelta(since: mark)])
+        }
     }
 }

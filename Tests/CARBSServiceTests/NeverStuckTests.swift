@@ -9,7 +9,9 @@ import Testing
 /// A `suggest` that fails must not end the study: the same data would fail the same way after every restart.
 @Suite("A study is never stuck", .timeLimit(.minutes(5)))
 struct NeverStuckTests {
-    @Test("suggest fails with a numerical error on every model call: model-free suggestions go out and the study finishes")
+    @Test(
+        "suggest fails with a numerical error on every model call: model-free suggestions go out and the study finishes"
+    )
     func numericalFailureFallsBack() async throws {
         let fixture = try StudyFixture()
         defer { fixture.directory.remove() }
@@ -57,7 +59,9 @@ struct NeverStuckTests {
             fallbacks.map { s in hypot(s.parameters["x"]! - best["x"]!, s.parameters["y"]! - best["y"]!) }
             .reduce(0, +) / 20
         let otherDistance =
-            fallbacks.map { s in hypot(s.parameters["x"]! - first[0].parameters["x"]!, s.parameters["y"]! - first[0].parameters["y"]!) }
+            fallbacks.map { s in
+                hypot(s.parameters["x"]! - first[0].parameters["x"]!, s.parameters["y"]! - first[0].parameters["y"]!)
+            }
             .reduce(0, +) / 20
         #expect(meanDistance < otherDistance, "centred on the best point, not on another")
     }

@@ -1,6 +1,7 @@
 import CARBSMessaging
 import Foundation
 import Testing
+
 @testable import CARBSService
 
 @Suite("Study ledger")
@@ -27,7 +28,9 @@ struct StudyLedgerTests {
     @Test("the first result counts; later ones are duplicates")
     func firstResultCounts() {
         var ledger = ledger(["a"])
-        #expect(ledger.receive(message(.result, "a", status: .success), now: t0) == .observe(id: "a", attempt: 1, status: .success))
+        #expect(
+            ledger.receive(message(.result, "a", status: .success), now: t0)
+                == .observe(id: "a", attempt: 1, status: .success))
         guard case .duplicate = ledger.receive(message(.result, "a", status: .success), now: t0) else {
             Issue.record("second result must be a duplicate")
             return
@@ -58,7 +61,8 @@ struct StudyLedgerTests {
     @Test("lost re-issues up to max attempts, then forgets")
     func lostAndMaxAttempts() {
         var ledger = ledger(["a"], maxAttempts: 2)
-        #expect(ledger.receive(message(.result, "a", attempt: 1, status: .lost), now: t0) == .reissue(id: "a", attempt: 2))
+        #expect(
+            ledger.receive(message(.result, "a", attempt: 1, status: .lost), now: t0) == .reissue(id: "a", attempt: 2))
         ledger.published(id: "a")
         #expect(ledger.receive(message(.result, "a", attempt: 2, status: .lost), now: t0) == .forget(id: "a"))
         #expect(ledger.entries["a"]?.phase == .forgotten)
@@ -70,7 +74,9 @@ struct StudyLedgerTests {
         _ = ledger.receive(message(.started, "a"), now: t0)
         _ = ledger.expireLeases(now: t0.addingTimeInterval(61))
         ledger.published(id: "a")
-        #expect(ledger.receive(message(.result, "a", attempt: 1, status: .success), now: t0) == .observe(id: "a", attempt: 1, status: .success))
+        #expect(
+            ledger.receive(message(.result, "a", attempt: 1, status: .success), now: t0)
+                == .observe(id: "a", attempt: 1, status: .success))
         guard case .duplicate = ledger.receive(message(.result, "a", attempt: 2, status: .success), now: t0) else {
             Issue.record("the re-issued attempt's result must be a duplicate")
             return

@@ -45,7 +45,10 @@ struct StudyMachineTests {
     func fillsSlots() {
         var m = machine(maxInFlight: 4, maxObservations: 10)
         #expect(m.tick(now: t0, progress: progress(0)) == [.suggest(count: 4)])
-        #expect(m.issued(["a", "b", "c"]) == [.publish(id: "a", attempt: 1), .publish(id: "b", attempt: 1), .publish(id: "c", attempt: 1)])
+        #expect(
+            m.issued(["a", "b", "c"]) == [
+                .publish(id: "a", attempt: 1), .publish(id: "b", attempt: 1), .publish(id: "c", attempt: 1),
+            ])
         #expect(m.tick(now: t0, progress: progress(0)) == [.suggest(count: 1)])
         #expect(m.tick(now: t0, progress: progress(8)) == [], "8 observed + 3 in flight: nothing more to issue")
         #expect(m.takeEvents().map(\.kind) == [.issued, .issued, .issued])
@@ -56,7 +59,11 @@ struct StudyMachineTests {
         var m = machine()
         running(["a", "b"], &m)
         let first = m.received([message(.result, "a", status: .success)], now: t0)
-        #expect(first == [.observe(message: 0, id: "a", status: .success), .log(message: 0, disposition: .applied, reason: nil), .acknowledge(message: 0)])
+        #expect(
+            first == [
+                .observe(message: 0, id: "a", status: .success), .log(message: 0, disposition: .applied, reason: nil),
+                .acknowledge(message: 0),
+            ])
         #expect(m.takeEvents() == [StudyEvent(.succeeded, suggestionID: "a", attempt: 1, worker: "w1")])
         guard case .log(0, .duplicate, _) = m.received([message(.result, "a", status: .success)], now: t0).first else {
             Issue.record("a second result must be logged as a duplicate")
@@ -81,7 +88,8 @@ struct StudyMachineTests {
     @Test("bad messages are logged as rejected and dead-lettered, never acknowledged")
     func rejects() {
         var m = machine()
-        let actions = m.received([.undecodable(reason: "invalid_json: nope"), message(.result, "ghost", status: .success)], now: t0)
+        let actions = m.received(
+            [.undecodable(reason: "invalid_json: nope"), message(.result, "ghost", status: .success)], now: t0)
         #expect(actions.contains(.deadLetter(message: 0, reason: "invalid_json: nope")))
         #expect(actions.contains { if case .deadLetter(1, _) = $0 { true } else { false } })
         #expect(!actions.contains { if case .acknowledge = $0 { true } else { false } })
@@ -103,7 +111,11 @@ struct StudyMachineTests {
         m.published([("a", 2)])
         _ = m.received([message(.started, "a", attempt: 2)], now: late)
         let actions = m.tick(now: late.addingTimeInterval(31), progress: progress(0))
-        #expect(actions.prefix(2) == [.lost(id: "a", attempt: 2, leaseExpired: true), .forget(id: "a", reason: "lease expired too often: forgotten")])
+        #expect(
+            actions.prefix(2) == [
+                .lost(id: "a", attempt: 2, leaseExpired: true),
+                .forget(id: "a", reason: "lease expired too often: forgotten"),
+            ])
         #expect(m.takeEvents().map(\.kind) == [.published, .started, .expired, .forgotten])
     }
 

@@ -40,7 +40,9 @@ struct SnapshotDeltaStoreTests {
             }
             let delta = try SnapshotJSON.encode(live.snapshotDelta(since: mark))
             mark = live.snapshotMark
-            #expect(try store.write { try $0.appendSnapshotDelta(delta, at: t0.addingTimeInterval(Double(step))) } == Int64(step + 1))
+            #expect(
+                try store.write { try $0.appendSnapshotDelta(delta, at: t0.addingTimeInterval(Double(step))) }
+                    == Int64(step + 1))
         }
         #expect(try store.read { try $0.snapshotDeltaCount() } == 4)
         let loaded = try #require(try store.loadSnapshot())
@@ -70,7 +72,9 @@ struct SnapshotDeltaStoreTests {
         let ahead = live.snapshotMark
         let next = try live.suggest(count: 1)[0]
         try live.observe(.success(id: next.id, output: 2, cost: 1))
-        try store.write { _ = try $0.appendSnapshotDelta(SnapshotJSON.encode(live.snapshotDelta(since: ahead)), at: t0) }
+        try store.write {
+            _ = try $0.appendSnapshotDelta(SnapshotJSON.encode(live.snapshotDelta(since: ahead)), at: t0)
+        }
         let corrupt = #expect(throws: StoreError.self) { try store.loadSnapshot() }
         #expect(corrupt?.code == .corrupt)
     }

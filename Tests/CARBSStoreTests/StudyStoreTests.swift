@@ -269,7 +269,10 @@ struct StoreTransactionTests {
         }
         try store.write { tx in
             try tx.record(
-                [StudyEvent(.published, suggestionID: "a", attempt: 1), StudyEvent(.published, suggestionID: "b", attempt: 1)],
+                [
+                    StudyEvent(.published, suggestionID: "a", attempt: 1),
+                    StudyEvent(.published, suggestionID: "b", attempt: 1),
+                ],
                 at: t0.addingTimeInterval(1))
         }
         #expect(try store.suggestions().map(\.state) == [.queued, .running])
@@ -291,10 +294,13 @@ struct StoreTransactionTests {
             try tx.record([StudyEvent(.published, suggestionID: "a", attempt: 1)], at: at(1))
         }
         try store.write { tx in
-            try tx.record([StudyEvent(.started, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(130))], at: at(10))
+            try tx.record(
+                [StudyEvent(.started, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(130))], at: at(10))
         }
         try store.write { tx in
-            try tx.record([StudyEvent(.heartbeat, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(170))], at: at(50))
+            try tx.record(
+                [StudyEvent(.heartbeat, suggestionID: "a", attempt: 1, worker: "w1", leaseDeadline: at(170))],
+                at: at(50))
         }
         var suggestion = try #require(try store.suggestions().first)
         #expect(suggestion.state == .running)
@@ -305,7 +311,10 @@ struct StoreTransactionTests {
         // The lease runs out: re-issued as attempt 2, which a second worker finishes.
         try store.write { tx in
             try tx.record(
-                [StudyEvent(.expired, suggestionID: "a", attempt: 1), StudyEvent(.reissued, suggestionID: "a", attempt: 2)],
+                [
+                    StudyEvent(.expired, suggestionID: "a", attempt: 1),
+                    StudyEvent(.reissued, suggestionID: "a", attempt: 2),
+                ],
                 at: at(200))
         }
         try store.write { tx in
@@ -332,7 +341,10 @@ struct StoreTransactionTests {
                     outcome: .success, worker: "w2"),
             ])
         let log = try store.read { try $0.events(suggestionID: "a") }
-        #expect(log.map(\.event.kind) == [.issued, .published, .started, .heartbeat, .expired, .reissued, .started, .succeeded])
+        #expect(
+            log.map(\.event.kind) == [
+                .issued, .published, .started, .heartbeat, .expired, .reissued, .started, .succeeded,
+            ])
         #expect(log.map(\.sequence) == Array(1...8))
         let missing = #expect(throws: StoreError.self) {
             try store.write { try $0.record([StudyEvent(.started, suggestionID: "b", attempt: 1)], at: t0) }
@@ -351,7 +363,10 @@ struct StoreTransactionTests {
                 try tx.record([StudyEvent(.issued, suggestionID: id, attempt: 1)], at: t0)
             }
             try tx.record(
-                [StudyEvent(.forgotten, suggestionID: "a", attempt: 1), StudyEvent(.withdrawn, suggestionID: "b", attempt: 1)],
+                [
+                    StudyEvent(.forgotten, suggestionID: "a", attempt: 1),
+                    StudyEvent(.withdrawn, suggestionID: "b", attempt: 1),
+                ],
                 at: t0)
         }
         #expect(try store.suggestions().map(\.state) == [.forgotten, .withdrawn])

@@ -30,23 +30,32 @@ struct StatusCommand: AsyncParsableCommand {
                 try transaction.suggestions(in: [.running, .queued, .publishing])
             )
         }
-        print("Observations: \(counts.observations) (\(counts.failures) failed), total cost \(ProgressDisplay.format(counts.totalCost))")
-        let states = SuggestionState.allCases.compactMap { state in counts.suggestions[state].map { "\(state.rawValue) \($0)" } }
+        print(
+            "Observations: \(counts.observations) (\(counts.failures) failed), total cost \(ProgressDisplay.format(counts.totalCost))"
+        )
+        let states = SuggestionState.allCases.compactMap { state in
+            counts.suggestions[state].map { "\(state.rawValue) \($0)" }
+        }
         print("Suggestions: " + states.joined(separator: ", "))
         let messages = MessageDisposition.allCases.compactMap { d in counts.messages[d].map { "\(d.rawValue) \($0)" } }
         print("Messages: " + messages.joined(separator: ", "))
         if !running.isEmpty {
             print("In flight:")
             for suggestion in running.sorted(by: { $0.createdAt < $1.createdAt }) {
-                let lease = suggestion.leaseDeadline.map { " lease until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
-                print("  \(suggestion.id) attempt \(suggestion.attempt) \(suggestion.state.rawValue)\(suggestion.worker.map { " on \($0)" } ?? "")\(lease)")
+                let lease =
+                    suggestion.leaseDeadline.map { " lease until \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                print(
+                    "  \(suggestion.id) attempt \(suggestion.attempt) \(suggestion.state.rawValue)\(suggestion.worker.map { " on \($0)" } ?? "")\(lease)"
+                )
             }
         }
         if let snapshot {
             let state = try SnapshotCoding.decode(snapshot.data)
             let optimizer = try CARBSOptimizer(restoring: state)
             print("")
-            print(SummaryPrinter(name: store.study, parameterNames: optimizer.parameters.map(\.name)).render(optimizer.summary))
+            print(
+                SummaryPrinter(name: store.study, parameterNames: optimizer.parameters.map(\.name)).render(
+                    optimizer.summary))
         }
     }
 }
@@ -58,7 +67,9 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write every observation of a study as CSV or JSON lines to stdout.")
+        commandName: "export",
+        abstract:
+            "Write every observation of a study (or, with --events, its event log) as CSV or JSON lines to stdout.")
 
     @Option(help: "The study database.")
     var db: String
@@ -66,18 +77,31 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "csv or jsonl.")
     var format: Format = .csv
 
+    @Flag(
+        help: "Write the event log instead: every suggestion's transitions (issued, published, started, …), in order.")
+    var events = false
+
     func run() async throws {
         let store = try openExisting(db)
+        if events {
+            for line in try eventLines(store) { print(line) }
+            return
+        }
         let observations = try store.observations()
         let names = Array(Set(observations.flatMap(\.params.keys))).sorted()
         let iso = ISO8601DateFormatter()
         switch format {
         case .csv:
-            print((["suggestion_id", "attempt", "status", "output", "cost"] + names + ["worker", "observed_at"]).joined(separator: ","))
+            print(
+                (["suggestion_id", "attempt", "status", "output", "cost"] + names + ["worker", "observed_at"]).joined(
+                    separator: ","))
             for o in observations {
                 let cells: [String] =
-                    [o.suggestionID, "\(o.attempt)", o.isFailure ? "failure" : "success", o.output.map { "\($0)" } ?? "",
-                     o.cost.map { "\($0)" } ?? ""]
+                    [
+                        o.suggestionID, "\(o.attempt)", o.isFailure ? "failure" : "success",
+                        o.output.map { "\($0)" } ?? "",
+                        o.cost.map { "\($0)" } ?? "",
+                    ]
                     + names.map { o.params[$0]?.description ?? "" }
                     + [Self.csvQuoted(o.worker ?? ""), iso.string(from: o.observedAt)]
                 print(cells.joined(separator: ","))
@@ -88,10 +112,62 @@ struct ExportCommand: AsyncParsableCommand {
             for o in observations {
                 let line = ExportedObservation(
                     suggestionID: o.suggestionID, attempt: o.attempt, status: o.isFailure ? "failure" : "success",
-                    output: o.output, cost: o.cost, params: o.params, worker: o.worker, observedAt: iso.string(from: o.observedAt),
+                    output: o.output, cost: o.cost, params: o.params, worker: o.worker,
+                    observedAt: iso.string(from: o.observedAt),
                     message: o.message, metrics: o.metrics)
                 print(String(decoding: try encoder.encode(line), as: UTF8.self))
             }
+        }
+    }
+
+    /// The event log as lines of the chosen format (CSV with a header row, or one JSON object per line).
+    func eventLines(_ store: StudyStore) throws -> [String] {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let log = try store.read { try $0.events() }
+        switch format {
+        case .csv:
+            return ["seq,recorded_at,kind,suggestion_id,attempt,worker,lease_deadline"]
+                + log.map { logged in
+                    let event = logged.event
+                    return
+                        [
+                            "\(logged.sequence)", iso.string(from: logged.recordedAt), event.kind.rawValue,
+                            event.suggestionID,
+                            "\(event.attempt)", Self.csvQuoted(event.worker ?? ""),
+                            event.leaseDeadline.map(iso.string) ?? "",
+                        ].joined(separator: ",")
+                }
+        case .jsonl:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return try log.map { logged in
+                let event = logged.event
+                let line = ExportedEvent(
+                    seq: logged.sequence, recordedAt: iso.string(from: logged.recordedAt), kind: event.kind.rawValue,
+                    suggestionID: event.suggestionID, attempt: event.attempt, worker: event.worker,
+                    leaseDeadline: event.leaseDeadline.map(iso.string))
+                return String(decoding: try encoder.encode(line), as: UTF8.self)
+            }
+        }
+    }
+
+    struct ExportedEvent: Encodable {
+        var seq: Int64
+        var recordedAt: String
+        var kind: String
+        var suggestionID: String
+        var attempt: Int
+        var worker: String?
+        var leaseDeadline: String?
+
+        enum CodingKeys: String, CodingKey {
+            case seq
+            case recordedAt = "recorded_at"
+            case kind
+            case suggestionID = "suggestion_id"
+            case attempt, worker
+            case leaseDeadline = "lease_deadline"
         }
     }
 
@@ -113,8 +189,10 @@ struct ExportCommand: AsyncParsableCommand {
         var metrics: [String: Double]?
 
         enum CodingKeys: String, CodingKey {
-            case suggestionID = "suggestion_id", attempt, status, output, cost, params, worker
-            case observedAt = "observed_at", message, metrics
+            case suggestionID = "suggestion_id"
+            case attempt, status, output, cost, params, worker
+            case observedAt = "observed_at"
+            case message, metrics
         }
     }
 }

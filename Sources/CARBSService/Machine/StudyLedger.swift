@@ -105,7 +105,9 @@ public struct StudyLedger: Sendable {
         switch message.kind {
         case .started, .heartbeat:
             guard message.attempt == entry.attempt, entry.phase.isInFlight else {
-                return .ignore(id: id, reason: "\(message.kind.rawValue) of attempt \(message.attempt) after the run settled or moved on")
+                return .ignore(
+                    id: id,
+                    reason: "\(message.kind.rawValue) of attempt \(message.attempt) after the run settled or moved on")
             }
             entry.phase = .running
             entry.leaseDeadline = now.addingTimeInterval(leaseSeconds)
@@ -167,7 +169,8 @@ public struct StudyLedger: Sendable {
             entry.leaseDeadline = nil
             entries[id] = entry
             events.append(
-                StudyEvent(entry.phase == .forgotten ? .forgotten : .withdrawn, suggestionID: id, attempt: entry.attempt))
+                StudyEvent(
+                    entry.phase == .forgotten ? .forgotten : .withdrawn, suggestionID: id, attempt: entry.attempt))
             decisions.append(.forget(id: id))
         }
         return decisions

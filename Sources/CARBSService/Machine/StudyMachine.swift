@@ -18,7 +18,9 @@ public struct StudyMachine: Sendable {
         /// How long to wait for the runs in flight once the budget is reached.
         public var drainGrace: TimeInterval
 
-        public init(maxInFlight: Int, maxObservations: Int? = nil, maxTotalCost: Double? = nil, drainGrace: TimeInterval) {
+        public init(
+            maxInFlight: Int, maxObservations: Int? = nil, maxTotalCost: Double? = nil, drainGrace: TimeInterval
+        ) {
             self.maxInFlight = maxInFlight
             self.maxObservations = maxObservations
             self.maxTotalCost = maxTotalCost
@@ -93,14 +95,20 @@ public struct StudyMachine: Sendable {
         for (index, received) in batch.enumerated() {
             guard case .message(let message) = received else {
                 if case .undecodable(let reason) = received {
-                    actions += [.log(message: index, disposition: .rejected, reason: reason), .deadLetter(message: index, reason: reason)]
+                    actions += [
+                        .log(message: index, disposition: .rejected, reason: reason),
+                        .deadLetter(message: index, reason: reason),
+                    ]
                 }
                 continue
             }
             let currentAttempt = ledger.entries[message.suggestionID]?.attempt ?? 0
             switch ledger.receive(message, now: now) {
             case .observe(let id, _, let status):
-                actions += [.observe(message: index, id: id, status: status), .log(message: index, disposition: .applied, reason: nil)]
+                actions += [
+                    .observe(message: index, id: id, status: status),
+                    .log(message: index, disposition: .applied, reason: nil),
+                ]
             case .reissue(let id, let attempt):
                 actions += [
                     .lost(id: id, attempt: attempt - 1, leaseExpired: false),
@@ -116,14 +124,18 @@ public struct StudyMachine: Sendable {
                     .log(message: index, disposition: .applied, reason: reason),
                 ]
             case .leaseRenewed:
-                actions.append(.log(message: index, disposition: message.kind == .started ? .started : .heartbeat, reason: nil))
+                actions.append(
+                    .log(message: index, disposition: message.kind == .started ? .started : .heartbeat, reason: nil))
             case .duplicate(_, let reason):
                 let late = message.kind == .result && message.attempt < currentAttempt
                 actions.append(.log(message: index, disposition: late ? .late : .duplicate, reason: reason))
             case .ignore(_, let reason):
                 actions.append(.log(message: index, disposition: .ignored, reason: reason))
             case .reject(let reason):
-                actions += [.log(message: index, disposition: .rejected, reason: reason), .deadLetter(message: index, reason: reason)]
+                actions += [
+                    .log(message: index, disposition: .rejected, reason: reason),
+                    .deadLetter(message: index, reason: reason),
+                ]
                 continue
             }
             actions.append(.acknowledge(message: index))
@@ -138,7 +150,9 @@ public struct StudyMachine: Sendable {
         for decision in ledger.expireLeases(now: now) {
             switch decision {
             case .reissue(let id, let attempt):
-                actions += [.lost(id: id, attempt: attempt - 1, leaseExpired: true), .publish(id: id, attempt: attempt)]
+                actions += [
+                    .lost(id: id, attempt: attempt - 1, leaseExpired: true), .publish(id: id, attempt: attempt),
+                ]
             case .forget(let id):
                 let attempt = ledger.entries[id]?.attempt ?? 1
                 let reason =

@@ -116,7 +116,7 @@ struct StudyRun {
         do {
             let transport = service.transport
             try await cancelWhenGracefulShutdown { try await transport.start() }
-        } catch where Task.isCancelled || Task.isShuttingDownGracefully || stopRequested() {
+        } catch  where Task.isCancelled || Task.isShuttingDownGracefully || stopRequested() {
             try await stop()
             await service.transport.shutdown()
             return
@@ -134,7 +134,8 @@ struct StudyRun {
     /// Stops on request: saves what is not saved yet; a later start resumes from there.
     mutating func stop() async throws {
         try await flush()
-        logger.notice("stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
+        logger.notice(
+            "stopping on request; the study resumes on the next start", metadata: ["study": "\(configuration.study)"])
         service.outcome.withLock { $0 = (.interrupted, optimizer.summary) }
         report(phase: .interrupted)
     }
@@ -259,7 +260,8 @@ struct StudyRun {
                     try optimizer.observe(observation)
                 } catch {
                     // The ledger and the optimizer agree by construction; if they ever do not, keep running.
-                    logger.error("the optimizer refused a result", metadata: ["suggestion.id": "\(id)", "error": "\(error)"])
+                    logger.error(
+                        "the optimizer refused a result", metadata: ["suggestion.id": "\(id)", "error": "\(error)"])
                 }
                 optimizerChanged = true
                 cycle.step.results.append(.init(message: message, parameters: parameters))
@@ -277,7 +279,8 @@ struct StudyRun {
             case .log(let index, let disposition, let reason):
                 let inbound = cycle.messages[offset + index]
                 let message = cycle.decoded[offset + index]
-                cycle.step.messages.append(.init(body: inbound.body, message: message, disposition: disposition, reason: reason))
+                cycle.step.messages.append(
+                    .init(body: inbound.body, message: message, disposition: disposition, reason: reason))
                 switch disposition {
                 case .late: service.metrics.lateResults.increment()
                 case .duplicate: service.metrics.duplicates.increment()
@@ -287,7 +290,8 @@ struct StudyRun {
                     logger.debug(
                         "message",
                         metadata: [
-                            "suggestion.id": "\(message?.suggestionID ?? "?")", "disposition": "\(disposition.rawValue)",
+                            "suggestion.id": "\(message?.suggestionID ?? "?")",
+                            "disposition": "\(disposition.rawValue)",
                             "reason": "\(reason)",
                         ])
                 }
@@ -321,185 +325,5 @@ struct StudyRun {
         try await take(waiting, into: &cycle)
         try await carry(machine.withdrawQueued(), into: &cycle)
         logger.info("budget reached: waiting for the runs in flight", metadata: ["withdrawn": "\(removed)"])
-    }
-
-    // MARK: - Suggestions out
-
-    /// Chooses `count` suggestions: one fit for the whole batch, each point chosen with the others fantasized.
-    /// If the optimizer fails (a numerical failure that the same data would repeat after every restart), the
-    /// study goes on with model-free suggestions around the best point, and the failure is logged and counted.
-    mutating func suggest(count: Int, into step: inout PersistenceStep) throws -> [Suggestion] {
-        let fitsBefore = optimizer.fitCount
-        let before = optimizer
-        let started = ContinuousClock.now
-        defer { lastSuggestDuration = ContinuousClock.now - started }
-        var suggestions: [Suggestion]
-        do {
-            suggestions = try service.metrics.time(service.metrics.suggestLatency) {
-                try service.suggester(&optimizer, count)
-            }
-        } catch {
-            optimizer = before
-            logger.warning(
-                "the optimizer could not choose suggestions: using model-free ones around the best point",
-                metadata: ["error": "\(error)", "count": "\(count)"])
-            service.metrics.suggestFailures.increment()
-            suggestions = optimizer.fallbackSuggestions(count: count)
-        }
-        optimizerChanged = true
-        if optimizer.fitCount > fitsBefore { service.refitCounter.withLock { $0 += 1 } }
-        service.metrics.suggestionsIssued.increment(by: suggestions.count)
-        service.metrics.fallbackSuggestions.increment(by: suggestions.filter { $0.origin == .fallback }.count)
-        for suggestion in suggestions {
-            step.newSuggestions.append(
-                .init(
-                    id: suggestion.id, parameters: wireParameters(suggestion.parameters),
-                    prediction: try suggestion.prediction.map { try SnapshotCoding.encode(value: $0) },
-                    origin: suggestion.origin.rawValue))
-            logger.debug(
-                "suggestion",
-                metadata: [
-                    "suggestion.id": "\(suggestion.id)", "origin": "\(suggestion.origin.rawValue)",
-                    "params": "\(suggestion.parameters)",
-                ])
-        }
-        return suggestions
-    }
-
-    /// Publishes attempts concurrently (their confirms share the broker's round trips), then tells the machine
-    /// (the confirmation is saved with the next commit). A crash before that leaves them `publishing`: the next
-    /// start publishes them again, and the protocol's idempotence absorbs a duplicate.
-    mutating func publish(_ attempts: [(id: String, attempt: Int)]) async throws {
-        guard !attempts.isEmpty else { return }
-        let now = service.clock()
-        let outbound = try attempts.map { id, attempt -> OutboundMessage in
-            let message = SuggestionMessage(
-                study: configuration.study, suggestionID: id, attempt: attempt,
-                params: wireParameters(optimizerParameters(of: id)), issuedAt: now,
-                leaseSeconds: configuration.leaseSeconds, timeoutSeconds: configuration.timeoutSeconds)
-            return OutboundMessage(body: WireFormat.encode(message), messageID: message.messageID, correlationID: id)
-        }
-        let transport = service.transport
-        // A broker that refuses or cannot take the messages keeps a publish retrying; SIGTERM must still stop the
-        // optimizer. Suggestions not confirmed stay `publishing` and go out again on the next start.
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for message in outbound {
-                        group.addTask { try await transport.publish(suggestion: message) }
-                    }
-                    try await group.waitForAll()
-                }
-            }
-        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
-            throw CancellationError()
-        }
-        machine.published(attempts)
-    }
-
-    /// After a restart: suggestions saved but maybe never confirmed by the queue are published again.
-    mutating func republishUnconfirmed() async throws {
-        let pending = machine.unconfirmed
-        guard !pending.isEmpty else { return }
-        logger.info("publishing suggestions saved before the restart", metadata: ["count": "\(pending.count)"])
-        try await publish(pending)
-        try await flush()
-    }
-
-    // MARK: - Helpers
-
-    /// Commits the step with the machine's events and, if the optimizer changed, a delta of it (or, now and
-    /// then, its complete snapshot).
-    mutating func commit(_ step: inout PersistenceStep, completeSnapshot: Bool = false) async throws {
-        step.events += machine.takeEvents()
-        var snapshotBytes: Int?
-        var deltaBytes: Int?
-        if optimizerChanged || completeSnapshot {
-            if checkpoints.wantsSnapshot || completeSnapshot {
-                let data = try SnapshotCoding.encode(optimizer.snapshot)
-                step.snapshot = data
-                snapshotBytes = data.count
-            } else {
-                let data = try SnapshotCoding.encode(value: optimizer.snapshotDelta(since: savedMark))
-                step.snapshotDelta = data
-                deltaBytes = data.count
-            }
-        }
-        guard !step.isEmpty else { return }
-        let persistence = service.persistence
-        let written = step
-        do {
-            let started = ContinuousClock.now
-            // Not cancellable: a commit half-abandoned would leave the optimizer ahead of the store.
-            try await Task { try await persistence.commit(written) }.value
-            service.metrics.commitLatency.recordInterval(ContinuousClock.now - started)
-        } catch {
-            service.liveState.withLock { $0.lastCommitError = "\(error)" }
-            throw error
-        }
-        service.liveState.withLock {
-            $0.lastCommitAt = written.time
-            $0.lastCommitError = nil
-        }
-        if let snapshotBytes { checkpoints.wroteSnapshot(bytes: snapshotBytes) }
-        if let deltaBytes { checkpoints.wroteDelta(bytes: deltaBytes) }
-        savedMark = optimizer.snapshotMark
-        optimizerChanged = false
-    }
-
-    mutating func flush(completeSnapshot: Bool = false) async throws {
-        var step = PersistenceStep(time: service.clock())
-        try await commit(&step, completeSnapshot: completeSnapshot)
-    }
-
-    func optimizerParameters(of id: String) -> [String: Double] {
-        optimizer.parameters(ofOutstanding: id) ?? [:]
-    }
-
-    func wireParameters(_ values: [String: Double]) -> [String: ParameterValue] {
-        values.reduce(into: [:]) { result, pair in
-            result[pair.key] = integerParameters.contains(pair.key) ? .integer(Int(pair.value.rounded())) : .real(pair.value)
-        }
-    }
-
-    /// Tells `onProgress`, the live view and the gauges where the study stands.
-    mutating func report(phase: LiveStudy.Phase? = nil) {
-        let counts = [optimizer.observationCount, optimizer.outstandingCount, optimizer.suggestionCount]
-        let summary: CARBSSummary
-        let now = ContinuousClock.now
-        if let cached = reportedSummary,
-            cached.counts == counts || (phase == nil && now - cached.at < min(summaryBuildTime * 20, .seconds(1)))
-        {
-            summary = cached.summary
-        } else {
-            summary = optimizer.summary
-            summaryBuildTime = ContinuousClock.now - now
-            reportedSummary = (counts, now, summary)
-        }
-        let running = machine.ledger.entries.values.filter { $0.phase == .running }.count
-        let queued = machine.ledger.entries.values.filter { $0.phase == .queued || $0.phase == .publishing }.count
-        // Counts and cost are current; failures, the best point and the Pareto size come from the summary (at most
-        // `summaryInterval` old while the study runs).
-        let progress = StudyProgress(
-            observations: optimizer.observationCount, maxObservations: configuration.maxObservations,
-            totalCost: optimizer.cumulativeCost, maxTotalCost: configuration.maxTotalCost,
-            inFlight: machine.ledger.inFlightCount, running: running, failures: summary.failureCount,
-            bestOutput: summary.best?.output, bestCost: summary.best?.cost, paretoSize: summary.paretoSet.count,
-            elapsed: ContinuousClock.now - started, isDraining: machine.isDraining)
-        let metrics = service.metrics
-        metrics.inFlight.record(progress.inFlight)
-        metrics.queued.record(queued)
-        metrics.observations.record(progress.observations)
-        if let best = progress.bestOutput { metrics.bestOutput.record(best) }
-        let parameters = optimizer.parameters
-        let direction = optimizer.configuration.direction
-        service.liveState.withLock { live in
-            live.phase = phase ?? (machine.isDraining ? .draining : .running)
-            live.progress = progress
-            live.summary = summary
-            live.parameters = parameters
-            live.direction = direction
-        }
-        service.onProgress?(progress)
     }
 }

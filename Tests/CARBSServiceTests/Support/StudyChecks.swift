@@ -80,9 +80,11 @@ func expectEventLogMatchesTables(_ fixture: StudyFixture, sourceLocation: Source
     for suggestion in stored {
         let entry = replayed[suggestion.id]
         #expect(entry?.state == suggestion.state, "\(suggestion.id): replayed state", sourceLocation: sourceLocation)
-        #expect(entry?.attempt == suggestion.attempt, "\(suggestion.id): replayed attempt", sourceLocation: sourceLocation)
+        #expect(
+            entry?.attempt == suggestion.attempt, "\(suggestion.id): replayed attempt", sourceLocation: sourceLocation)
         #expect((entry?.results ?? 0) <= 1, "\(suggestion.id) counted twice", sourceLocation: sourceLocation)
     }
     let counted = replayed.values.reduce(0) { $0 + $1.results }
-    #expect(counted == (try store.observations().count), "counting events vs observations", sourceLocation: sourceLocation)
+    #expect(
+        counted == (try store.observations().count), "counting events vs observations", sourceLocation: sourceLocation)
 }
