@@ -209,6 +209,35 @@ struct StoreTransactionTests {
         #expect(try store.read { try $0.attempts(ofSuggestion: "a") }.isEmpty)
     }
 
+    @Test("a cycle that dies between two of its events leaves none of them, nor its delta, behind")
+    func eventsAreAtomic() async throws {
+        let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
+        let t0 = date("2026-11-29T00:00:00Z")
+        try await store.write { tx in
+            try tx.insert(makeSuggestion("a"))
+            try tx.record([StudyEvent(.issued, suggestionID: "a", attempt: 1)], at: t0)
+            _ = try tx.saveSnapshot(Data("s".utf8), at: t0)
+        }
+        await #expect(throws: Boom.self) {
+            try await store.write { tx in
+                try tx.record([StudyEvent(.published, suggestionID: "a", attempt: 1)], at: t0)
+                try tx.record([StudyEvent(.started, suggestionID: "a", attempt: 1, worker: "w")], at: t0)
+                throw Boom()
+            }
+        }
+        await #expect(throws: Boom.self) {
+            try await store.write { tx in
+                try tx.record([StudyEvent(.published, suggestionID: "a", attempt: 1)], at: t0)
+                _ = try tx.appendSnapshotDelta(Data("{}".utf8), at: t0)
+                throw Boom()
+            }
+        }
+        #expect(try store.read { try $0.events() }.map(\.event.kind) == [.issued])
+        #expect(try store.suggestions().map(\.state) == [.publishing])
+        #expect(try store.read { try $0.snapshotDeltaCount() } == 0)
+        #expect(try store.loadSnapshot()?.version == 1)
+    }
+
     @Test("a second observation for a suggestion is a duplicate error and rolls the whole step back")
     func duplicateObservation() throws {
         let store = try StudyStore.inMemory(study: "store-test", configuration: configuration)
