@@ -67,8 +67,8 @@ struct RunCommand: AsyncParsableCommand {
             "### Round trips (suggestion → no-op worker → result → refit → next suggestion)", "",
             "| optimizer | workers | n (warm start) | max in flight | timed round trips | seconds | round trips/s "
                 + "| refits | results per refit | results queue max | results queue final | commit p50 (ms) "
-                + "| commit p90 (ms) | commit max (ms) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                + "| commit p90 (ms) | commit max (ms) | optimizer CPU per round trip (ms) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in rows {
             lines.append(
@@ -77,7 +77,8 @@ struct RunCommand: AsyncParsableCommand {
                     + " | \(row.refits) | " + String(format: "%.1f", row.resultsPerRefit)
                     + " | \(row.maxDepth) | \(row.finalDepth) | " + String(format: "%.2f", row.commits.quantile(0.5))
                     + " | " + String(format: "%.2f", row.commits.quantile(0.9)) + " | "
-                    + String(format: "%.1f", row.commits.max() ?? .nan) + " |")
+                    + String(format: "%.1f", row.commits.max() ?? .nan) + " | "
+                    + String(format: "%.2f", row.cpuSeconds * 1000 / Double(max(row.runs, 1))) + " |")
         }
         if let burst {
             lines += [
@@ -121,6 +122,14 @@ func log(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
+/// User plus system CPU time of this process so far, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func randomSuffix() -> String {
     String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF, radix: 16)
 }
@@ -142,6 +151,8 @@ struct RoundTrips {
     var finalDepth: Int
     /// The durations (ms) of the commits made during the timed window.
     var commits: [Double]
+    /// CPU time (user + system) this process — the optimizer service — used during the timed window.
+    var cpuSeconds: Double
 
     var perSecond: Double { Double(runs) / seconds }
     var resultsPerRefit: Double { refits > 0 ? Double(runs) / Double(refits) : .nan }
@@ -158,25 +169,27 @@ struct RoundTrips {
             maxInFlight: maxInFlight, maxObservations: nil)
         let processes = WorkerProcesses()
         defer { processes.terminate() }
-        let (start, end, depths, commits) = try await optimizer.run {
-            () async throws -> (BenchOptimizer.Sample, BenchOptimizer.Sample, [QueueDepthSampler.Sample], [Double]) in
+        let (start, end, depths, commits, cpu) = try await optimizer.run {
+            () async throws -> (BenchOptimizer.Sample, BenchOptimizer.Sample, [QueueDepthSampler.Sample], [Double], Double) in
             try processes.start(count: workers, study: optimizer.study)
             let start = try await optimizer.waitForProgress(observations: warmStart + warmup, timeout: .seconds(300))
             let commitsBefore = optimizer.commitTimes.milliseconds.count
             let sampler = try QueueDepthSampler(queue: optimizer.names.results)
+            let cpuBefore = processCPUSeconds()
             try await Task.sleep(for: duration)
+            let cpu = processCPUSeconds() - cpuBefore
             let depths = sampler.stop()
             let end = optimizer.progress.last ?? start
             let commits = Array(optimizer.commitTimes.milliseconds.dropFirst(commitsBefore))
             // Before the queues go away with the study.
             processes.terminate()
-            return (start, end, depths, commits)
+            return (start, end, depths, commits, cpu)
         }
         return RoundTrips(
             mode: mode, workers: workers, warmStart: warmStart, maxInFlight: maxInFlight,
             runs: end.observations - start.observations, seconds: (end.instant - start.instant).seconds,
             refits: end.refits - start.refits, maxDepth: depths.map(\.depth).max() ?? 0,
-            finalDepth: depths.last?.depth ?? 0, commits: commits)
+            finalDepth: depths.last?.depth ?? 0, commits: commits, cpuSeconds: cpu)
     }
 }
 
