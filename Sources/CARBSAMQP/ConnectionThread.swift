@@ -112,6 +112,15 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
 
     // MARK: - Used by subclasses' commands
 
+    /// Whether `start()` was asked for and has not failed: commands that need a connection wait for one only
+    /// then, and fail at once otherwise (they would wait for ever).
+    final var isStartRequested: Bool { isWanted }
+
+    /// The error for a command posted before `start()`.
+    static var notStartedError: AMQPError {
+        AMQPError(.notStarted, "the AMQP transport was used before start() (or after start() failed)")
+    }
+
     /// Asks for a connection (from the first `start`), and resumes `continuation` once it is set up.
     final func requestStart(_ continuation: CheckedContinuation<Void, any Error>) {
         if hasStarted && connection != nil {

@@ -87,6 +87,8 @@ final class ConsumerThread: ConnectionThread<ConsumerCommand>, @unchecked Sendab
         case .receive(let id, let maximum, let deadline, let continuation):
             if cancelledEarly.remove(id) != nil {
                 continuation.resume(throwing: CancellationError())
+            } else if !isStartRequested {
+                continuation.resume(throwing: Self.notStartedError)
             } else {
                 receivers.append(Receiver(id: id, maximum: maximum, deadline: deadline, continuation: continuation))
                 serveReceivers()
