@@ -258,6 +258,9 @@ final class ConsumerHandle: Sendable {
     /// Whether the connection is up now.
     var isConnected: Bool { thread.isConnected }
 
+    /// Whether `receipt` is of the connection that is up now (settling it can have an effect).
+    func isCurrent(_ receipt: DeliveryReceipt) -> Bool { thread.isCurrent(generation: receipt.generation) }
+
     deinit {
         _ = thread.mailbox.post(.shutdown(nil))
     }
