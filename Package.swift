@@ -124,6 +124,10 @@ let package = Package(
         .testTarget(name: "CARBSServiceTests", dependencies: ["CARBSService", "TestSupport"]),
         .testTarget(name: "CARBSWorkerTests", dependencies: ["CARBSWorker", "TestSupport"]),
         .testTarget(name: "CARBSAMQPTests", dependencies: ["CARBSAMQP", "CARBSCommandLine", "TestSupport"]),
+        // One set of transport test bodies run over the embedded transport and over RabbitMQ.
+        .testTarget(
+            name: "CARBSTransportConformanceTests", dependencies: ["CARBSMessaging", "CARBSAMQP", "TestSupport"]
+        ),
         .testTarget(name: "CARBSBenchmarkProblemsTests", dependencies: ["CARBSBenchmarkProblems", "TestSupport"]),
         .testTarget(name: "CARBSDemoTests", dependencies: ["CARBSDemo", "TestSupport"]),
         .testTarget(name: "CARBSReportTests", dependencies: ["CARBSReport", "TestSupport"]),

@@ -27,8 +27,10 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
         public static let library = Code(rawValue: "library")
         /// The broker refused a publish (basic.nack).
         public static let publishRejected = Code(rawValue: "publish_rejected")
-        /// The transport was shut down (or never started) while the call was waiting.
+        /// The transport was shut down while the call was waiting, or used after `shutdown()`.
         public static let shutDown = Code(rawValue: "shut_down")
+        /// The transport was used before `start()` (or after `start()` failed).
+        public static let notStarted = Code(rawValue: "not_started")
         /// `start()` gave up after `AMQPConfiguration.startTimeout`.
         public static let timedOut = Code(rawValue: "timed_out")
     }

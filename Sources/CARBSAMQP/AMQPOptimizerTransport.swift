@@ -61,7 +61,12 @@ public struct AMQPOptimizerTransport: OptimizerTransport {
 
     /// Publishes the body to `carbs.<study>.dead` (confirmed) with headers `x-carbs-reason`,
     /// `x-carbs-source-queue`, and the original message and correlation ids; then acknowledges the original.
+    ///
+    /// A stale receipt (from before a reconnect) does nothing, as for every settlement: the broker redelivers the
+    /// message and it is judged again, so publishing it to the dead queue now would leave a second copy there.
+    /// (If the connection drops between the publish and the acknowledgement, the copy stays: at least once.)
     public func deadLetter(_ message: InboundMessage, reason: String) async throws {
+        guard consumer.isCurrent(message.receipt) else { return }
         let dead = OutboundMessage(
             body: message.body, messageID: message.messageID ?? "", correlationID: message.correlationID ?? "")
         try await publisher.publish(

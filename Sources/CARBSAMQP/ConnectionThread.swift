@@ -30,9 +30,9 @@ struct ConnectionSettings: Sendable {
 ///
 /// Subclasses say what to set up on each new connection, how to run their commands and what to do with frames.
 ///
-/// `@unchecked Sendable`: only the stored `mailbox`, `settings` and `connectedFlag` (all Sendable) are touched
-/// from other threads; every other member is used by the thread that runs `run()` only, after the initialiser
-/// returned.
+/// `@unchecked Sendable`: only the stored `mailbox`, `settings`, `connectedFlag` and `generationValue` (all
+/// Sendable) are touched from other threads; every other member is used by the thread that runs `run()` only,
+/// after the initialiser returned.
 class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     let mailbox = Mailbox<Command>()
     let settings: ConnectionSettings
@@ -47,7 +47,16 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     /// Whether the thread holds an open, set-up connection now.
     final var isConnected: Bool { connectedFlag.load(ordering: .relaxed) }
     /// Increases with every new connection: receipts of older connections are stale.
-    private(set) var generation: UInt64 = 0
+    private(set) var generation: UInt64 = 0 {
+        didSet { generationValue.store(generation, ordering: .relaxed) }
+    }
+    /// `generation`, readable from any thread.
+    private let generationValue = Atomic<UInt64>(0)
+    /// Whether a receipt of `generation` belongs to the connection that is up now, readable from any thread.
+    /// A moment later it may not: the connection can drop at any time.
+    final func isCurrent(generation: UInt64) -> Bool {
+        isConnected && generationValue.load(ordering: .relaxed) == generation
+    }
 
     private var isWanted = false
     private var hasStarted = false
@@ -111,6 +120,15 @@ class ConnectionThread<Command: Sendable>: @unchecked Sendable {
     func reject(_ command: Command, _ error: AMQPError) {}
 
     // MARK: - Used by subclasses' commands
+
+    /// Whether `start()` was asked for and has not failed: commands that need a connection wait for one only
+    /// then, and fail at once otherwise (they would wait for ever).
+    final var isStartRequested: Bool { isWanted }
+
+    /// The error for a command posted before `start()`.
+    static var notStartedError: AMQPError {
+        AMQPError(.notStarted, "the AMQP transport was used before start() (or after start() failed)")
+    }
 
     /// Asks for a connection (from the first `start`), and resumes `continuation` once it is set up.
     final func requestStart(_ continuation: CheckedContinuation<Void, any Error>) {

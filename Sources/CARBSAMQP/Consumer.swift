@@ -87,6 +87,8 @@ final class ConsumerThread: ConnectionThread<ConsumerCommand>, @unchecked Sendab
         case .receive(let id, let maximum, let deadline, let continuation):
             if cancelledEarly.remove(id) != nil {
                 continuation.resume(throwing: CancellationError())
+            } else if !isStartRequested {
+                continuation.resume(throwing: Self.notStartedError)
             } else {
                 receivers.append(Receiver(id: id, maximum: maximum, deadline: deadline, continuation: continuation))
                 serveReceivers()
@@ -255,6 +257,9 @@ final class ConsumerHandle: Sendable {
 
     /// Whether the connection is up now.
     var isConnected: Bool { thread.isConnected }
+
+    /// Whether `receipt` is of the connection that is up now (settling it can have an effect).
+    func isCurrent(_ receipt: DeliveryReceipt) -> Bool { thread.isCurrent(generation: receipt.generation) }
 
     deinit {
         _ = thread.mailbox.post(.shutdown(nil))

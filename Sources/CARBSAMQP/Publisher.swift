@@ -67,11 +67,17 @@ final class PublisherThread: ConnectionThread<PublisherCommand>, @unchecked Send
         case .publish(let id, let publication, let continuation):
             if cancelledEarly.remove(id) != nil {
                 continuation.resume(throwing: CancellationError())
+            } else if !isStartRequested {
+                continuation.resume(throwing: Self.notStartedError)
             } else {
                 waiting.append(Pending(id: id, publication: publication, continuation: continuation))
             }
         case .purge(let queue, let continuation):
-            purges.append((queue, continuation))
+            if isStartRequested {
+                purges.append((queue, continuation))
+            } else {
+                continuation.resume(throwing: Self.notStartedError)
+            }
         case .cancel(let id):
             cancel(id)
         case .shutdown(let continuation):

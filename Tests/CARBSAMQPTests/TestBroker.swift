@@ -108,7 +108,3 @@ enum TestBroker {
         return try await condition()
     }
 }
-
-extension InboundMessage {
-    var text: String { String(decoding: body, as: UTF8.self) }
-}

@@ -42,10 +42,29 @@ public actor EmbeddedBroker {
         EmbeddedWorkerTransport(broker: self, connection: makeConnectionID(), queues: try QueueNames(study: study))
     }
 
+    /// A message in a study's dead-letter queue.
+    public struct DeadLetter: Sendable {
+        public var body: Data
+        /// Why it was rejected (`x-carbs-reason` over AMQP).
+        public var reason: String
+        /// The rejected message's own ids, carried over unchanged.
+        public var messageID: String?
+        public var correlationID: String?
+    }
+
     /// The messages dead-lettered for `study`, oldest first, with the reason each was rejected.
     public func deadLetters(study: String) -> [(body: Data, reason: String)] {
+        deadLetterMessages(study: study).map { ($0.body, $0.reason) }
+    }
+
+    /// The messages dead-lettered for `study`, oldest first, with their ids and reasons.
+    public func deadLetterMessages(study: String) -> [DeadLetter] {
         guard let queue = queues["carbs.\(study).dead"] else { return [] }
-        return queue.messages.map { ($0.body, $0.deadLetterReason ?? "") }
+        return queue.messages.map {
+            DeadLetter(
+                body: $0.body, reason: $0.deadLetterReason ?? "", messageID: $0.messageID,
+                correlationID: $0.correlationID)
+        }
     }
 
     /// How many messages wait in `queue`, not counting those delivered and not yet settled (AMQP's
