@@ -163,8 +163,13 @@ extension CARBSOptimizer {
         let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
         var logSearch = [Double](repeating: -.infinity, count: scored.count)
         var bound = [Double](repeating: -.infinity, count: scored.count)
-        let varianceBounds = fantasy.varianceUpperBounds(
-            covariances, neighbours: Self.boundNeighbours, maxSubset: Self.boundSubset)
+        // With no more training points than the bound's subset would hold, the exact variances cost no more than
+        // the bound: compute them for every competing candidate at once.
+        let exactVariances =
+            fantasy.count <= Self.boundSubset ? fantasy.variances(covariances, rows: Array(scored.indices)) : nil
+        let varianceBounds =
+            exactVariances
+            ?? fantasy.varianceUpperBounds(covariances, neighbours: Self.boundNeighbours, maxSubset: Self.boundSubset)
         for (j, i) in scored.enumerated() {
             var nearest = Double.infinity
             for origin in origins {
@@ -196,7 +201,7 @@ extension CARBSOptimizer {
             let rows = Array(order[start..<min(start + block, order.count)])
             start += rows.count
             block = min(block * 2, 512)
-            let variance = fantasy.variances(covariances, rows: rows)
+            let variance = exactVariances.map { all in rows.map { all[$0] } } ?? fantasy.variances(covariances, rows: rows)
             var success = [Double](repeating: 1, count: rows.count)
             var logSuccess = [Double](repeating: 0, count: rows.count)
             if let failure = models.failure {
