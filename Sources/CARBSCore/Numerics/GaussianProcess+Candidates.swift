@@ -79,26 +79,19 @@ extension GaussianProcess {
         return result
     }
 
-    /// Upper bounds on the posterior variances of the rows of `covariances` that cost far less than the exact
-    /// variances: their posterior variances given only a subset `S` of the training points, the union of the
-    /// `neighbours` training points most correlated with each row, at most `maxSubset` of them (those chosen by
-    /// the most rows first).
-    ///
-    /// Conditioning on more data never increases a Gaussian posterior variance, so the variance given a subset of
-    /// the training points (with the same noise and jitter) bounds the variance given all of them. Each bound is
-    /// widened by `1e-9` of the prior variance to cover rounding, and never exceeds the prior variance.
-    /// - Complexity: O(m·n + s³ + m·s²) for m rows and a subset of s points.
-    func varianceUpperBounds(_ covariances: CandidateCovariances, neighbours: Int, maxSubset: Int) -> [Double] {
+    /// Training points for the subsets of `varianceUpperBounds`, most useful first: each of every `stride`-th row
+    /// of `covariances` votes for its `neighbours` most correlated training points; ranked by votes, then index.
+    /// - Complexity: O(m·n / stride).
+    func boundSubsetRanking(_ covariances: CandidateCovariances, neighbours: Int, stride: Int) -> [Int] {
         let n = count
         let m = covariances.count
-        let prior = covariances.priorVariance
         let q = min(neighbours, n)
-        guard q > 0, m > 0 else { return prior }
+        guard q > 0, m > 0 else { return [] }
         var votes = [Int](repeating: 0, count: n)
         var values = [Double](repeating: 0, count: q)
         var indices = [Int](repeating: 0, count: q)
         covariances.cross.withUnsafeBufferPointer { cross in
-            for row in 0..<m {
+            for row in Swift.stride(from: 0, to: m, by: max(stride, 1)) {
                 // The q largest entries of this row: insertion into a small array; most entries are rejected by
                 // one comparison against the current minimum.
                 let k = cross.baseAddress! + row * n
@@ -127,14 +120,24 @@ extension GaussianProcess {
                 for slot in 0..<filled { votes[indices[slot]] += 1 }
             }
         }
-        var subset = (0..<n).filter { votes[$0] > 0 }
-        if subset.count > maxSubset {
-            subset = Array(subset.sorted { (votes[$0], -$0) > (votes[$1], -$1) }.prefix(maxSubset)).sorted()
-        }
+        return (0..<n).filter { votes[$0] > 0 }.sorted { (votes[$0], -$0) > (votes[$1], -$1) }
+    }
+
+    /// Upper bounds on the posterior variances of the points `rows` of `covariances` that cost far less than the
+    /// exact variances: their posterior variances given only the training points `subset`.
+    ///
+    /// Conditioning on more data never increases a Gaussian posterior variance, so the variance given a subset of
+    /// the training points (with the same noise and jitter) bounds the variance given all of them. Each bound is
+    /// widened by `1e-9` of the prior variance to cover rounding, and never exceeds the prior variance.
+    /// - Complexity: O(s³ + r·s²) for r rows and a subset of s points.
+    func varianceUpperBounds(_ covariances: CandidateCovariances, rows: [Int], subset: [Int]) -> [Double] {
+        let n = count
+        let prior = rows.map { covariances.priorVariance[$0] }
         let s = subset.count
+        let r = rows.count
+        guard s > 0, r > 0 else { return prior }
         // Cholesky of K_SS + (σₙ² + jitter)·I.
-        let subsetInputs = inputs.selectingRows(subset)
-        var system = evaluator.covarianceMatrix(evaluator.prepare(subsetInputs), fillUpper: false)
+        var system = evaluator.covarianceMatrix(evaluator.prepare(inputs.selectingRows(subset)), fillUpper: false)
         let noise = hyperparameters.noiseVariance + jitter
         let info = system.withUnsafeMutableBufferPointer { system in
             for a in 0..<s { system[a * s + a] += noise }
@@ -142,23 +145,23 @@ extension GaussianProcess {
         }
         guard info == 0 else { return prior }
         // ‖L_S⁻¹·k_S‖² for every row at once.
-        var gathered = [Double](repeating: 0, count: m * s)
+        var gathered = [Double](repeating: 0, count: r * s)
         covariances.cross.withUnsafeBufferPointer { cross in
-            for row in 0..<m {
-                for (a, j) in subset.enumerated() { gathered[row * s + a] = cross[row * n + j] }
+            for (offset, row) in rows.enumerated() {
+                for (a, j) in subset.enumerated() { gathered[offset * s + a] = cross[row * n + j] }
             }
         }
         gathered.withUnsafeMutableBufferPointer { gathered in
             system.withUnsafeBufferPointer { system in
                 LinearAlgebra.solveRightLowerTransposedInPlace(
-                    system.baseAddress!, n: s, gathered.baseAddress!, rows: m)
+                    system.baseAddress!, n: s, gathered.baseAddress!, rows: r)
             }
         }
-        return (0..<m).map { row in
+        return (0..<r).map { offset in
             var explained = 0.0
-            for a in 0..<s { explained += gathered[row * s + a] * gathered[row * s + a] }
-            guard explained.isFinite else { return prior[row] }
-            return min(max(prior[row] - explained, 0) + 1e-9 * prior[row], prior[row])
+            for a in 0..<s { explained += gathered[offset * s + a] * gathered[offset * s + a] }
+            guard explained.isFinite else { return prior[offset] }
+            return min(max(prior[offset] - explained, 0) + 1e-9 * prior[offset], prior[offset])
         }
     }
 }

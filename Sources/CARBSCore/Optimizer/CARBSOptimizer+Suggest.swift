@@ -159,17 +159,9 @@ extension CARBSOptimizer {
         let covariances = fantasy.candidateCovariances(
             at: Matrix(rows: scored.count, columns: d, elements: scored.flatMap { candidates[$0] }))
 
-        // Cheap terms for every competing candidate, and the upper bound of its log acquisition.
+        // Cheap terms for every competing candidate.
         let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
         var logSearch = [Double](repeating: -.infinity, count: scored.count)
-        var bound = [Double](repeating: -.infinity, count: scored.count)
-        // With no more training points than the bound's subset would hold, the exact variances cost no more than
-        // the bound: compute them for every competing candidate at once.
-        let exactVariances =
-            fantasy.count <= Self.boundSubset ? fantasy.variances(covariances, rows: Array(scored.indices)) : nil
-        let varianceBounds =
-            exactVariances
-            ?? fantasy.varianceUpperBounds(covariances, neighbours: Self.boundNeighbours, maxSubset: Self.boundSubset)
         for (j, i) in scored.enumerated() {
             var nearest = Double.infinity
             for origin in origins {
@@ -181,27 +173,22 @@ extension CARBSOptimizer {
                 nearest = min(nearest, distance)
             }
             logSearch[j] = logNormaliser - nearest / (2 * radius * radius)
-            bound[j] =
-                Acquisition.logExpectedImprovement(
-                    mean: covariances.mean[j], standardDeviation: varianceBounds[j].squareRoot(),
-                    threshold: paretoValues[i] + bias) + logSearch[j] + 1e-9
         }
-        let order = scored.indices.filter { bound[$0] > -.infinity }.sorted {
-            (bound[$0], -scored[$0]) > (bound[$1], -scored[$1])
+        /// The upper bound of row j's log acquisition given an upper bound on its variance.
+        func logBound(_ j: Int, variance: Double) -> Double {
+            Acquisition.logExpectedImprovement(
+                mean: covariances.mean[j], standardDeviation: variance.squareRoot(),
+                threshold: paretoValues[scored[j]] + bias) + logSearch[j] + 1e-9
         }
 
         var best = -Double.infinity
         var bestIndex = -1
         var bestRow = -1
         var bestDetails = (sd: 0.0, logEI: -Double.infinity, success: 1.0)
-        // Blocks grow 16, 32, 64, …: usually the first few candidates by bound settle the argmax.
-        var block = 16
-        var start = 0
-        while start < order.count, bound[order[start]] >= best {
-            let rows = Array(order[start..<min(start + block, order.count)])
-            start += rows.count
-            block = min(block * 2, 512)
-            let variance = exactVariances.map { all in rows.map { all[$0] } } ?? fantasy.variances(covariances, rows: rows)
+        var isScored = [Bool](repeating: false, count: scored.count)
+        /// Scores rows exactly (their variances from `variances`, or solved now) and keeps the best.
+        func scoreExactly(_ rows: [Int], variances known: [Double]? = nil) {
+            let variance = known ?? fantasy.variances(covariances, rows: rows)
             var success = [Double](repeating: 1, count: rows.count)
             var logSuccess = [Double](repeating: 0, count: rows.count)
             if let failure = models.failure {
@@ -216,6 +203,7 @@ extension CARBSOptimizer {
                 }
             }
             for (b, j) in rows.enumerated() {
+                isScored[j] = true
                 let i = scored[j]
                 let sd = max(variance[b], 0).squareRoot()
                 let logEI = Acquisition.logExpectedImprovement(
@@ -230,6 +218,46 @@ extension CARBSOptimizer {
                 }
             }
         }
+        /// Scores `rows` exactly in decreasing order of `bound`, in blocks growing 16, 32, 64, … (usually the first
+        /// few settle the argmax), until the next bound cannot beat the best score or `blocks` blocks are done.
+        func scoreLazily(_ rows: [Int], bound: [Double], blocks: Int = .max) {
+            let order = rows.filter { !isScored[$0] && bound[$0] > -.infinity }.sorted {
+                (bound[$0], -scored[$0]) > (bound[$1], -scored[$1])
+            }
+            var block = 16
+            var start = 0
+            var done = 0
+            while start < order.count, bound[order[start]] >= best, done < blocks {
+                let next = Array(order[start..<min(start + block, order.count)])
+                start += next.count
+                block = min(block * 2, 512)
+                done += 1
+                scoreExactly(next)
+            }
+        }
+
+        let rows = Array(scored.indices)
+        if fantasy.count <= Self.boundSubset {
+            // With no more training points than the bound's subset would hold, the exact variances cost no more
+            // than a bound: score every competing candidate at once.
+            scoreExactly(rows, variances: fantasy.variances(covariances, rows: rows))
+        } else {
+            // Two bounds: a cheap one on a small subset for every candidate, which with the exact scores of its
+            // best block already rules out most; then a tighter one on a larger subset for the rest.
+            let ranking = fantasy.boundSubsetRanking(
+                covariances, neighbours: Self.boundNeighbours, stride: Self.boundVoteStride)
+            let small = Array(ranking.prefix(Self.boundSubset / 4)).sorted()
+            var bound = zip(rows, fantasy.varianceUpperBounds(covariances, rows: rows, subset: small)).map {
+                logBound($0, variance: $1)
+            }
+            scoreLazily(rows, bound: bound, blocks: 1)
+            let survivors = rows.filter { !isScored[$0] && bound[$0] >= best && bound[$0] > -.infinity }
+            let large = Array(ranking.prefix(Self.boundSubset)).sorted()
+            for (j, variance) in zip(survivors, fantasy.varianceUpperBounds(covariances, rows: survivors, subset: large)) {
+                bound[j] = min(bound[j], logBound(j, variance: variance))
+            }
+            scoreLazily(survivors, bound: bound)
+        }
         guard bestIndex >= 0 else { return nil }
         let sign = configuration.direction.sign
         let prediction = Prediction(
@@ -240,9 +268,12 @@ extension CARBSOptimizer {
         return (candidates[bestIndex], prediction)
     }
 
-    /// Training points per candidate in the cheap variance bound of `choose` (its cost is O(n + q³)).
-    static var boundSubset: Int { Int(String(cString: getenv("DBGS") ?? strdup("256"))) ?? 256 }
-    static var boundNeighbours: Int { Int(String(cString: getenv("DBGQ") ?? strdup("16"))) ?? 16 }
+    /// The variance bounds of `choose`: each of every `boundVoteStride`-th candidate votes for its
+    /// `boundNeighbours` most correlated training points, and the bounds condition on the `boundSubset / 4`, then
+    /// the `boundSubset`, points with the most votes (a bound costs O(s²) per candidate, an exact variance O(n²)).
+    static var boundNeighbours: Int { 16 }
+    static var boundSubset: Int { 256 }
+    static var boundVoteStride: Int { 4 }
 
     /// Which candidates compete for a stratum: those predicted inside its band, or, when fewer than
     /// `max(8, m / 20)` are, that many nearest to it.

@@ -37,19 +37,29 @@ struct GaussianProcessCandidatesTests {
         let points = NumericsTestData.uniformMatrix(rows: 200, columns: 3, range: -0.2...1.2, seed: 33)
         let covariances = gp.candidateCovariances(at: points)
         let exact = gp.variances(covariances, rows: Array(0..<200))
-        let loose = gp.varianceUpperBounds(covariances, neighbours: 2, maxSubset: 8)
-        let tight = gp.varianceUpperBounds(covariances, neighbours: 16, maxSubset: 256)
-        let everything = gp.varianceUpperBounds(covariances, neighbours: 300, maxSubset: 300)
+        let rows = Array(0..<200)
+        let ranking = gp.boundSubsetRanking(covariances, neighbours: 16, stride: 4)
+        #expect(Set(ranking).count == ranking.count && ranking.allSatisfy { (0..<300).contains($0) })
+        let loose = gp.varianceUpperBounds(covariances, rows: rows, subset: Array(ranking.prefix(8)).sorted())
+        let tight = gp.varianceUpperBounds(covariances, rows: rows, subset: Array(ranking.prefix(256)).sorted())
+        let everything = gp.varianceUpperBounds(covariances, rows: rows, subset: Array(0..<300))
+        // A subset of the rows gives the same bounds as those rows of the full call.
+        let some = gp.varianceUpperBounds(covariances, rows: [7, 3], subset: Array(ranking.prefix(8)).sorted())
+        #expect(abs(some[0] - loose[7]) < 1e-12 && abs(some[1] - loose[3]) < 1e-12)
+        let prior = covariances.priorVariance
         for i in 0..<200 {
-            #expect(exact[i] <= tight[i])
-            #expect(tight[i] <= covariances.priorVariance[i])
-            #expect(loose[i] <= covariances.priorVariance[i])
-            #expect(exact[i] <= loose[i])
+            let (e, t, l, a) = (exact[i], tight[i], loose[i], everything[i])
+            #expect(e <= t)
+            #expect(t <= prior[i])
+            #expect(l <= prior[i])
+            #expect(e <= l)
             // Conditioning on every training point is the exact variance (up to the bound's widening).
-            #expect(abs(everything[i] - exact[i]) <= 1e-8 * covariances.priorVariance[i])
+            #expect(abs(a - e) <= 1e-8 * prior[i])
         }
         // A bigger subset is a better bound on average.
-        #expect(tight.reduce(0, +) < loose.reduce(0, +))
+        let tightSum: Double = tight.reduce(0, +)
+        let looseSum: Double = loose.reduce(0, +)
+        #expect(tightSum < looseSum)
     }
 
     @Test("appending in place, past the spare room and again, equals a rebuild; a shared copy stays as it was")
