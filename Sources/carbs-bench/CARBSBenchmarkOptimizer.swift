@@ -26,7 +26,8 @@ extension CARBSBenchmarkOptimizer {
     /// `output_scaling` (plotting_positions | reference), `hyperparameters` (fitted | reference_parity),
     /// `exploration_bias`, `initial_search_radius`, `num_random_samples`, `resample_frequency`,
     /// `min_pareto_cost_fraction`, `clamp_ei`, `adaptive_radius`, `impute_failures` (true | false),
-    /// `pending_estimator` (thompson | mean), `cost_strata_share`, `radius_spread`, `stratum_exploration_bias`, `random_phase_widening`, `max_model_points`.
+    /// `pending_estimator` (thompson | mean), `cost_strata_share`, `radius_spread`, `stratum_exploration_bias`, `random_phase_widening`, `max_model_points`,
+    /// `refit_interval`.
     static func applyOverrides(to configuration: inout CARBSConfiguration) throws {
         guard let text = ProcessInfo.processInfo.environment["CARBS_BENCH_OPTIONS"], !text.isEmpty else { return }
         for pair in text.split(separator: ",") {
@@ -56,6 +57,7 @@ extension CARBSBenchmarkOptimizer {
             case "max_model_points": configuration.maxModelPoints = Int(value) ?? configuration.maxModelPoints
             case "radius_spread": configuration.radiusSpread = Double(value) ?? configuration.radiusSpread
             case "impute_failures": configuration.imputeFailures = value == "true"
+            case "refit_interval": configuration.refitInterval = Int(value) ?? configuration.refitInterval
             default: throw ValidationError("CARBS_BENCH_OPTIONS: unknown key \(key)")
             }
         }

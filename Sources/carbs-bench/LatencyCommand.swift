@@ -18,8 +18,9 @@ struct LatencyCommand: ParsableCommand {
             With none of --observations/--dims/--pending, runs the grid n ∈ {10, 100, 500, 1000, 2000} × \
             d ∈ {2, 7, 20} with 8 pending, then n ∈ {5000, 10000} × d ∈ {7, 20} × {8, 32} pending, each \
             configuration in a fresh child process (so its peak memory is its own). Each configuration prints one \
-            JSON line: observations, dims, pending, batch, p50_seconds, p95_seconds, peak_rss_bytes, and \
-            restore_seconds (encoding the optimizer's snapshot as JSON, decoding it and restoring from it).
+            JSON line: observations, dims, pending, batch, p50_seconds, p95_seconds, p50_cpu_seconds (the \
+            calling thread's CPU time: all of it with one numeric thread, and less disturbed by other processes), \
+            peak_rss_bytes, and restore_seconds (encoding the optimizer's snapshot as JSON, decoding it and restoring from it).
 
             A configuration builds CARBS on the synthetic problem of LatencyProblem.swift (dimensions cycling \
             through log unbounded, linear bounded, log integer bounded, linear unbounded), warm-starts it with n \
@@ -135,16 +136,20 @@ struct LatencyCommand: ParsableCommand {
         let repeats = repeats ?? (observations >= 1000 ? 3 : 10)
         let clock = ContinuousClock()
         var seconds: [Double] = []
+        var cpuSeconds: [Double] = []
         var attempts = 0
         while seconds.count < repeats, attempts < 10 * repeats {
             attempts += 1
             let start = clock.now
+            let cpuStart = Self.threadCPUSeconds()
             let suggestion = try optimizer.suggest(count: batch)
+            let cpuElapsed = Self.threadCPUSeconds() - cpuStart
             let elapsed = (clock.now - start).seconds
             for made in suggestion { optimizer.forget(made.id) }
             // Only model-based suggestions count: a resample or random-phase point would flatter the figure.
             if suggestion.allSatisfy({ $0.origin == .acquisition || $0.origin == .fallback }) {
                 seconds.append(elapsed)
+                cpuSeconds.append(cpuElapsed)
             }
         }
         guard !seconds.isEmpty else {
@@ -152,6 +157,7 @@ struct LatencyCommand: ParsableCommand {
         }
         let p50 = BenchmarkStatistics.quantile(seconds, 0.5)
         let p95 = BenchmarkStatistics.quantile(seconds, 0.95)
+        let cpuP50 = BenchmarkStatistics.quantile(cpuSeconds, 0.5)
         let peak = Self.peakResidentBytes()
         // Restoring: the snapshot as JSON and back, then an optimizer from it (what a restarted service does).
         let start = clock.now
@@ -166,8 +172,17 @@ struct LatencyCommand: ParsableCommand {
         let restoreSeconds = (clock.now - start).seconds
         precondition(restored.snapshot == optimizer.snapshot, "the restored optimizer differs")
         return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),\"batch\":\(batch),"
-            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"peak_rss_bytes\":\(peak),"
+            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"p50_cpu_seconds\":\(cpuP50),"
+            + "\"peak_rss_bytes\":\(peak),"
             + "\"restore_seconds\":\(restoreSeconds)}"
+    }
+
+    /// CPU time of the calling thread: with one numeric thread, the time the optimizer itself computed, which
+    /// other processes on a shared machine inflate far less than the wall time.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return .nan }
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     /// The process's peak resident set size in bytes (`getrusage`'s `ru_maxrss` is in kibibytes on Linux).

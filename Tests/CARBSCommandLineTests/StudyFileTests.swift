@@ -74,11 +74,13 @@ struct StudyFileTests {
                   random_phase_widening: 0
                   adaptive_search_radius: false
                   max_model_points: 500
+                  refit_interval: 5
                 """)
         let configuration = try StudyFile.parse(yaml: yaml).configuration
         #expect(configuration.costStrataShare == 0.5 && configuration.stratumExplorationBias == 0.25)
         #expect(configuration.radiusSpread == 2 && configuration.randomPhaseWidening == 0)
         #expect(!configuration.adaptiveSearchRadius && configuration.maxModelPoints == 500)
+        #expect(configuration.refitInterval == 5)
         // Left out, they keep the library's defaults.
         let defaults = try StudyFile.parse(yaml: Self.valid).configuration
         #expect(defaults.costStrataShare == CARBSConfiguration(direction: .minimize).costStrataShare)
@@ -100,6 +102,7 @@ struct StudyFileTests {
         ("{space: logit, center: 0.1", "{space: logit, center: 1.5", "parameters.dropout.center: 1.5 is not allowed for a logit space"),
         ("seed: 7", "seed: 7\n  radius_spread: 0.5", "optimizer.radius_spread: 0.5 is not allowed (must be ≥ 1)"),
         ("seed: 7", "seed: 7\n  cost_strata_share: 2", "optimizer.cost_strata_share: 2.0 is not allowed (must be in [0, 1])"),
+        ("seed: 7", "seed: 7\n  refit_interval: 0", "optimizer.refit_interval: 0"),
     ])
     func mistakes(original: String, replacement: String, expected: String) {
         let found = problems(Self.valid.replacingOccurrences(of: original, with: replacement))

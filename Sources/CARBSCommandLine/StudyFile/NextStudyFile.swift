@@ -145,6 +145,7 @@ struct NextStudyFile {
             "fit_iterations: \(c.fitIterations)",
             "max_fit_points: \(c.maxFitPoints)",
             "max_model_points: \(c.maxModelPoints)",
+            "refit_interval: \(c.refitInterval)",
             "cost_strata_share: \(n(c.costStrataShare))",
             "stratum_exploration_bias: \(n(c.stratumExplorationBias))",
             "radius_spread: \(n(c.radiusSpread))",

@@ -142,7 +142,7 @@ struct StudyFileReader {
                 "resample_frequency", "max_suggestion_cost", "min_pareto_cost_fraction", "conservative_pareto",
                 "clamp_ei_at_random_pareto_cost", "pending_estimator", "hyperparameters", "fit_iterations",
                 "max_fit_points", "cost_strata_share", "stratum_exploration_bias", "radius_spread",
-                "random_phase_widening", "adaptive_search_radius", "max_model_points",
+                "random_phase_widening", "adaptive_search_radius", "max_model_points", "refit_interval",
             ])
         if let seed = integer(map["seed"], "optimizer.seed", minimum: 0) { configuration.seed = UInt64(seed) }
         if let value = integer(map["num_random_samples"], "optimizer.num_random_samples", minimum: 1) {
@@ -223,6 +223,9 @@ struct StudyFileReader {
         }
         if let value = integer(map["max_model_points"], "optimizer.max_model_points", minimum: 16) {
             configuration.maxModelPoints = value
+        }
+        if let value = integer(map["refit_interval"], "optimizer.refit_interval", minimum: 1) {
+            configuration.refitInterval = value
         }
         if let value = boolean(map["adaptive_search_radius"], "optimizer.adaptive_search_radius") {
             configuration.adaptiveSearchRadius = value

@@ -77,6 +77,28 @@ struct KernelEvaluator: Sendable {
         return result
     }
 
+    /// `k(a_i, b_j)` for one pair of rows (the same formula as `crossCovariance`, evaluated directly).
+    func covariance(_ a: Prepared, row i: Int, _ b: Prepared, row j: Int) -> Double {
+        let d = dimensions
+        var dot = 0.0
+        for p in 0..<d { dot += a.scaled[i * d + p] * b.scaled[j * d + p] }
+        let r2 = max(a.scaledSquaredNorms[i] + b.scaledSquaredNorms[j] - 2 * dot, 0)
+        var result: Double
+        switch kernel {
+        case .linearPlusMatern32:
+            let s = (3 * r2).squareRoot()
+            result = variance * (1 + s) * exp(-s)
+        case .squaredExponential:
+            result = variance * exp(-0.5 * r2)
+        }
+        if hasLinearPart {
+            var linear = 0.0
+            for p in 0..<d { linear += a.raw[i * d + p] * b.raw[j * d + p] }
+            result += linearVariance * linear
+        }
+        return result
+    }
+
     /// Writes `k(a_i, b_j)` for `i` in `rows` and every `j` into `out` (row-major `rows.count × b.count`).
     func crossCovariance(
         _ a: Prepared, rows: Range<Int>, _ b: Prepared, into out: UnsafeMutablePointer<Double>

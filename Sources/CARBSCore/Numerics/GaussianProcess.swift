@@ -21,18 +21,24 @@ public struct GaussianProcess: Sendable {
     /// The kernel hyperparameters and observation noise.
     public let hyperparameters: KernelHyperparameters
     /// The training inputs, one row per point.
-    public let inputs: Matrix
+    public internal(set) var inputs: Matrix
     /// The training targets, one per row of `inputs`.
-    public let targets: [Double]
+    public internal(set) var targets: [Double]
     /// The diagonal jitter the factorisation used: the requested jitter, or more if it had to be escalated.
-    public let jitter: Double
+    public internal(set) var jitter: Double
 
     let evaluator: KernelEvaluator
-    let preparedInputs: KernelEvaluator.Prepared
-    /// The lower Cholesky factor of `K + (σₙ² + jitter)·I`, row-major `count×count`, zero above the diagonal.
-    let factor: [Double]
-    /// `(K + (σₙ² + jitter)·I)⁻¹·y`.
-    let alpha: [Double]
+    var preparedInputs: KernelEvaluator.Prepared
+    /// The lower Cholesky factor `L` of `K + (σₙ² + jitter)·I`, row-major with `factorStride` entries per row
+    /// (`count` rows; entry `(i, j)` at `i·factorStride + j`), zero above the diagonal. A stride above `count`
+    /// leaves room to append rows in place (`append(inputs:targets:)`).
+    var factor: [Double]
+    /// The leading dimension of `factor`, at least `count`.
+    var factorStride: Int
+    /// `L⁻¹·y`: extended by the new rows alone when rows are appended.
+    var forward: [Double]
+    /// `(K + (σₙ² + jitter)·I)⁻¹·y = L⁻ᵀ·forward`.
+    var alpha: [Double]
 
     /// How often the jitter is multiplied by 10 before giving up.
     public static let maximumJitterEscalations = 6
@@ -90,22 +96,9 @@ public struct GaussianProcess: Sendable {
         self.evaluator = evaluator
         self.preparedInputs = prepared
         self.factor = factor
-        self.alpha = Self.solve(factor: factor, n: n, targets)
-    }
-
-    private init(
-        kernel: CovarianceKernel, hyperparameters: KernelHyperparameters, inputs: Matrix, targets: [Double],
-        jitter: Double, evaluator: KernelEvaluator, preparedInputs: KernelEvaluator.Prepared, factor: [Double]
-    ) {
-        self.kernel = kernel
-        self.hyperparameters = hyperparameters
-        self.inputs = inputs
-        self.targets = targets
-        self.jitter = jitter
-        self.evaluator = evaluator
-        self.preparedInputs = preparedInputs
-        self.factor = factor
-        self.alpha = Self.solve(factor: factor, n: inputs.rows, targets)
+        self.factorStride = n
+        self.forward = Self.forwardSolve(factor: factor, n: n, stride: n, targets)
+        self.alpha = Self.backSolve(factor: factor, n: n, stride: n, forward)
     }
 
     static func checkFinite(inputs: Matrix, targets: [Double]) throws(GPError) {
@@ -153,13 +146,25 @@ public struct GaussianProcess: Sendable {
         )
     }
 
-    /// `(L·Lᵀ)⁻¹·b`.
-    static func solve(factor: [Double], n: Int, _ b: [Double]) -> [Double] {
+    /// `L⁻¹·b` for the lower factor `L` (`n` rows of `stride` entries).
+    static func forwardSolve(factor: [Double], n: Int, stride: Int, _ b: [Double]) -> [Double] {
         var x = b
         if n == 0 { return x }
         factor.withUnsafeBufferPointer { factor in
             x.withUnsafeMutableBufferPointer { x in
-                LinearAlgebra.choleskySolveInPlace(factor.baseAddress!, n: n, x.baseAddress!)
+                LinearAlgebra.lowerSolveInPlace(factor.baseAddress!, n: n, stride: stride, x.baseAddress!)
+            }
+        }
+        return x
+    }
+
+    /// `L⁻ᵀ·b` for the lower factor `L` (`n` rows of `stride` entries).
+    static func backSolve(factor: [Double], n: Int, stride: Int, _ b: [Double]) -> [Double] {
+        var x = b
+        if n == 0 { return x }
+        factor.withUnsafeBufferPointer { factor in
+            x.withUnsafeMutableBufferPointer { x in
+                LinearAlgebra.lowerTransposedSolveInPlace(factor.baseAddress!, n: n, stride: stride, x.baseAddress!)
             }
         }
         return x
@@ -206,7 +211,7 @@ public struct GaussianProcess: Sendable {
         if includeVariance && m >= 2 * n {
             inverseFactor = factor
             let info = inverseFactor.withUnsafeMutableBufferPointer { buffer in
-                LinearAlgebra.triangularInverseInPlace(buffer.baseAddress!, n: n)
+                LinearAlgebra.triangularInverseInPlace(buffer.baseAddress!, n: n, stride: factorStride)
             }
             if info != 0 || inverseFactor.contains(where: { !$0.isFinite }) { inverseFactor = [] }
         }
@@ -225,11 +230,11 @@ public struct GaussianProcess: Sendable {
                             guard includeVariance else { continue }
                             if useInverse {
                                 LinearAlgebra.multiplyRightLowerTransposedInPlace(
-                                    factor.baseAddress!, n: n, block, rows: rows.count
+                                    factor.baseAddress!, n: n, stride: factorStride, block, rows: rows.count
                                 )
                             } else {
                                 LinearAlgebra.solveRightLowerTransposedInPlace(
-                                    factor.baseAddress!, n: n, block, rows: rows.count
+                                    factor.baseAddress!, n: n, stride: factorStride, block, rows: rows.count
                                 )
                             }
                             for i in 0..<rows.count {
@@ -285,7 +290,8 @@ public struct GaussianProcess: Sendable {
                     }
                 }
                 factor.withUnsafeBufferPointer { factor in
-                    LinearAlgebra.solveRightLowerTransposedInPlace(factor.baseAddress!, n: n, cross, rows: m)
+                    LinearAlgebra.solveRightLowerTransposedInPlace(
+                        factor.baseAddress!, n: n, stride: factorStride, cross, rows: m)
                 }
                 covariance.withUnsafeMutableBufferPointer { covariance in
                     let covariance = covariance.baseAddress!
@@ -339,78 +345,6 @@ public struct GaussianProcess: Sendable {
         return draw
     }
 
-    /// This process conditioned on extra data, with the same hyperparameters.
-    ///
-    /// Extends the Cholesky factor by one block: `L₂₁ = K₂₁·L₁₁⁻ᵀ`, `L₂₂ = chol(K₂₂ + σ²·I − L₂₁·L₂₁ᵀ)`, without
-    /// refactorising the old part (the jitter of this process is reused). If the new block is not positive
-    /// definite, the whole process is rebuilt from scratch, which escalates the jitter.
-    ///
-    /// - Throws: `GPError.invalidInput` for non-finite data; `GPError.notPositiveDefinite` if even the rebuild
-    ///   fails.
-    /// - Complexity: O(k·n² + k²·n + k³ + (n + k)²) for `k` new points.
-    public func appending(inputs newInputs: Matrix, targets newTargets: [Double]) throws(GPError) -> GaussianProcess {
-        let k = newInputs.rows
-        precondition(newTargets.count == k, "\(newTargets.count) targets for \(k) inputs")
-        if k == 0 { return self }
-        precondition(
-            newInputs.columns == inputs.columns,
-            "new inputs have \(newInputs.columns) columns, the process has \(inputs.columns)"
-        )
-        try Self.checkFinite(inputs: newInputs, targets: newTargets)
-        let n = count
-        let total = n + k
-        let allInputs = inputs.appendingRows(of: newInputs)
-        let allTargets = targets + newTargets
-        let newPrepared = evaluator.prepare(newInputs)
-
-        // K₂₁ (k×n), then L₂₁ = K₂₁·L₁₁⁻ᵀ in place.
-        var lower = [Double](repeating: 0, count: k * n)
-        var corner = evaluator.covarianceMatrix(newPrepared, fillUpper: false)
-        let noise = hyperparameters.noiseVariance + jitter
-        let info = lower.withUnsafeMutableBufferPointer { lower -> Int in
-            if n > 0 {
-                evaluator.crossCovariance(newPrepared, rows: 0..<k, preparedInputs, into: lower.baseAddress!)
-                factor.withUnsafeBufferPointer { factor in
-                    LinearAlgebra.solveRightLowerTransposedInPlace(
-                        factor.baseAddress!, n: n, lower.baseAddress!, rows: k
-                    )
-                }
-            }
-            return corner.withUnsafeMutableBufferPointer { corner -> Int in
-                let corner = corner.baseAddress!
-                for i in 0..<k { corner[i * k + i] += noise }
-                if n > 0 {
-                    LinearAlgebra.symmetricRankKLower(lower.baseAddress!, m: k, k: n, alpha: -1, beta: 1, into: corner)
-                }
-                return LinearAlgebra.choleskyInPlace(corner, n: k)
-            }
-        }
-        if info != 0 || corner.contains(where: { !$0.isFinite }) || lower.contains(where: { !$0.isFinite }) {
-            return try GaussianProcess(
-                kernel: kernel, hyperparameters: hyperparameters, inputs: allInputs, targets: allTargets,
-                jitter: jitter
-            )
-        }
-        var extended = [Double](repeating: 0, count: total * total)
-        for i in 0..<n {
-            for j in 0...i { extended[i * total + j] = factor[i * n + j] }
-        }
-        for i in 0..<k {
-            let row = (n + i) * total
-            for j in 0..<n { extended[row + j] = lower[i * n + j] }
-            for j in 0...i { extended[row + n + j] = corner[i * k + j] }
-        }
-        var preparedAll = preparedInputs
-        preparedAll.raw += newPrepared.raw
-        preparedAll.scaled += newPrepared.scaled
-        preparedAll.scaledSquaredNorms += newPrepared.scaledSquaredNorms
-        preparedAll.count = total
-        return GaussianProcess(
-            kernel: kernel, hyperparameters: hyperparameters, inputs: allInputs, targets: allTargets,
-            jitter: jitter, evaluator: evaluator, preparedInputs: preparedAll, factor: extended
-        )
-    }
-
     /// The log marginal likelihood `log p(y | X, θ) = −½·yᵀα − Σᵢ log Lᵢᵢ − (n/2)·log 2π` (R&W eq. 2.30),
     /// with the jitter counted as part of the noise.
     public func logMarginalLikelihood() -> Double {
@@ -419,7 +353,7 @@ public struct GaussianProcess: Sendable {
         var logDeterminant = 0.0
         for i in 0..<n {
             dataFit += targets[i] * alpha[i]
-            logDeterminant += log(factor[i * n + i])
+            logDeterminant += log(factor[i * factorStride + i])
         }
         return -0.5 * dataFit - logDeterminant - 0.5 * Double(n) * log(2 * Double.pi)
     }

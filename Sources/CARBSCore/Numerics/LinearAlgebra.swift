@@ -39,15 +39,40 @@ enum LinearAlgebra {
         cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, blasint(n), factor, blasint(n), b, 1)
     }
 
+    /// Solves `L·x = b` in place for the lower-triangular `L` (`n` rows of `stride` entries).
+    /// The corresponding BLAS call is `dtrsv`.
+    static func lowerSolveInPlace(
+        _ factor: UnsafePointer<Double>, n: Int, stride: Int, _ b: UnsafeMutablePointer<Double>
+    ) {
+        if n == 0 { return }
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, blasint(n), factor, blasint(stride), b, 1)
+    }
+
+    /// Solves `Lᵀ·x = b` in place for the lower-triangular `L` (`n` rows of `stride` entries).
+    /// The corresponding BLAS call is `dtrsv`.
+    static func lowerTransposedSolveInPlace(
+        _ factor: UnsafePointer<Double>, n: Int, stride: Int, _ b: UnsafeMutablePointer<Double>
+    ) {
+        if n == 0 { return }
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, blasint(n), factor, blasint(stride), b, 1)
+    }
+
     /// Solves `X·Lᵀ = B` in place for the `rows×n` row-major `B` (each row `x` of the result is `L⁻¹·b`).
     /// The corresponding BLAS call is `dtrsm`.
     static func solveRightLowerTransposedInPlace(
         _ factor: UnsafePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>, rows: Int
     ) {
+        solveRightLowerTransposedInPlace(factor, n: n, stride: n, b, rows: rows)
+    }
+
+    /// `solveRightLowerTransposedInPlace` for a factor with `stride` entries per row (`stride ≥ n`).
+    static func solveRightLowerTransposedInPlace(
+        _ factor: UnsafePointer<Double>, n: Int, stride: Int, _ b: UnsafeMutablePointer<Double>, rows: Int
+    ) {
         if n == 0 || rows == 0 { return }
         cblas_dtrsm(
             CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
-            blasint(rows), blasint(n), 1, factor, blasint(n), b, blasint(n)
+            blasint(rows), blasint(n), 1, factor, blasint(stride), b, blasint(n)
         )
     }
 
@@ -124,23 +149,24 @@ enum LinearAlgebra {
         )
     }
 
-    /// Replaces the lower-triangular `L` (row-major, zero above the diagonal) by `L⁻¹`.
+    /// Replaces the lower-triangular `L` (row-major, `n` rows of `stride` entries, zero above the diagonal) by
+    /// `L⁻¹`.
     /// The corresponding LAPACK call is `dtrtri`.
-    static func triangularInverseInPlace(_ factor: UnsafeMutablePointer<Double>, n: Int) -> Int {
+    static func triangularInverseInPlace(_ factor: UnsafeMutablePointer<Double>, n: Int, stride: Int) -> Int {
         if n == 0 { return 0 }
         let nonUnit = CChar(UInt8(ascii: "N"))
-        return Int(LAPACKE_dtrtri(LAPACK_COL_MAJOR, upper, nonUnit, clapack_int(n), factor, clapack_int(n)))
+        return Int(LAPACKE_dtrtri(LAPACK_COL_MAJOR, upper, nonUnit, clapack_int(n), factor, clapack_int(stride)))
     }
 
     /// `B = B · Mᵀ` in place for the lower-triangular `n×n` `M` and the `rows×n` row-major `B`.
     /// The corresponding BLAS call is `dtrmm`.
     static func multiplyRightLowerTransposedInPlace(
-        _ triangle: UnsafePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>, rows: Int
+        _ triangle: UnsafePointer<Double>, n: Int, stride: Int, _ b: UnsafeMutablePointer<Double>, rows: Int
     ) {
         if n == 0 || rows == 0 { return }
         cblas_dtrmm(
             CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
-            blasint(rows), blasint(n), 1, triangle, blasint(n), b, blasint(n)
+            blasint(rows), blasint(n), 1, triangle, blasint(stride), b, blasint(n)
         )
     }
 }

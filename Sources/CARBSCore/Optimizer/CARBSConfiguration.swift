@@ -82,6 +82,10 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
     public var maxFitPoints: Int = 150
+    /// The models' hyperparameters are fitted again (MAP-II) once this many observations have arrived since the
+    /// last fit; in between, a suggestion keeps the last fitted ones and only refactorises. 1 fits at every
+    /// `suggest(count:)` that needs the models (fitted mode).
+    public var refitInterval: Int = 1
 
     public init(direction: Direction, seed: UInt64 = 0) {
         self.direction = direction
@@ -143,6 +147,7 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         guard fitIterations >= 0 else { throw fail("fit_iterations", fitIterations, "must be ≥ 0") }
         guard maxFitPoints >= 8 else { throw fail("max_fit_points", maxFitPoints, "must be ≥ 8") }
         guard maxModelPoints >= 16 else { throw fail("max_model_points", maxModelPoints, "must be ≥ 16") }
+        guard refitInterval >= 1 else { throw fail("refit_interval", refitInterval, "must be ≥ 1") }
     }
 }
 
@@ -184,5 +189,7 @@ extension CARBSConfiguration {
         maxFitPoints = try value(.maxFitPoints, maxFitPoints)
         // Absent before the local training set existed: every observation, as then.
         maxModelPoints = try value(.maxModelPoints, Int.max)
+        // Absent before the refit schedule existed: a fit at every suggestion, as then.
+        refitInterval = try value(.refitInterval, 1)
     }
 }

@@ -7,10 +7,17 @@ import Darwin
 extension CARBSOptimizer {
     /// Rounds integer dimensions of a basic vector; nil when the result lies outside the bounds.
     func admissible(_ point: [Double]) -> [Double]? {
+        admissible(point, bounds: state.parameters.map(\.space.basicBounds))
+    }
+
+    /// `admissible(_:)` with the basic bounds of every parameter computed once (`ParameterSpace.basicBounds`).
+    func admissible(_ point: [Double], bounds: [(lower: Double, upper: Double)]) -> [Double]? {
         var result = point
         for (k, parameter) in state.parameters.enumerated() {
-            result[k] = parameter.space.rounded(basic: point[k])
-            guard parameter.space.contains(basic: result[k]) else { return nil }
+            let value = parameter.space.rounded(basic: point[k])
+            // `ParameterSpace.contains(basic:)`, with the bounds at hand.
+            guard value.isFinite, bounds[k].lower < value, value < bounds[k].upper else { return nil }
+            result[k] = value
         }
         return result
     }
@@ -29,6 +36,7 @@ extension CARBSOptimizer {
         let maxRounds = 1 << min(d, 6)
         var candidates: [[Double]] = []
         candidates.reserveCapacity(target)
+        let bounds = state.parameters.map(\.space.basicBounds)
         var round = 0
         while candidates.count < target && round < maxRounds {
             round += 1
@@ -38,7 +46,7 @@ extension CARBSOptimizer {
                 for k in 0..<d {
                     point[k] += radius * state.generator.nextNormal()
                 }
-                if let valid = admissible(point) {
+                if let valid = admissible(point, bounds: bounds) {
                     candidates.append(valid)
                     if candidates.count == target { break }
                 }

@@ -20,11 +20,10 @@ extension CARBSOptimizer {
         return suggestions
     }
 
-    /// Models fitted for the current batch and the output model extended with fantasies.
+    /// Models fitted for the current batch, their output model extended with fantasies.
     struct BatchContext {
+        /// The output model has the first `fantasized` outstanding suggestions added as fantasies.
         var models: SurrogateModels?
-        /// The output model with the first `fantasized` outstanding suggestions added as fantasies.
-        var fantasyModel: GaussianProcess?
         var fantasized = 0
     }
 
@@ -38,7 +37,6 @@ extension CARBSOptimizer {
         }
         if batch.models == nil {
             batch.models = try fitSurrogates()
-            batch.fantasyModel = batch.models!.output
             batch.fantasized = 0
         }
         try fantasizePending(&batch)
@@ -49,7 +47,7 @@ extension CARBSOptimizer {
         let candidates = generateCandidates(around: origins, radius: radius)
         guard
             let choice = choose(
-                among: candidates, origins: origins, radius: radius, models: models, fantasy: batch.fantasyModel!,
+                among: candidates, origins: origins, radius: radius, models: models, fantasy: models.output,
                 stratum: stratum)
         else {
             return issue(sample(around: origins), origin: .fallback)
@@ -89,33 +87,39 @@ extension CARBSOptimizer {
     /// from the posterior, or its mean) and extends the model's Cholesky factor with them.
     private mutating func fantasizePending(_ batch: inout BatchContext) throws(CARBSError) {
         let pending = state.outstanding[batch.fantasized...].map(\.input)
-        guard !pending.isEmpty, let model = batch.fantasyModel else { return }
+        guard !pending.isEmpty, batch.models != nil else { return }
         let points = Matrix(rows: pending.count, columns: dimensions, elements: pending.flatMap { $0 })
-        let fantasies: [Double]
-        switch configuration.pendingEstimator {
-        case .thompson:
-            fantasies = model.sampleJoint(at: points, using: &state.generator)
-        case .mean:
-            fantasies = model.posterior(at: points, includeVariance: false).mean
-        }
+        // No copy of the model is bound here, so that its storage stays unshared for the append below.
+        let fantasies = fantasyOutputs(at: points, model: batch.models!.output)
         do {
-            batch.fantasyModel = try model.appending(inputs: points, targets: fantasies)
-            // The extended model replaces the plain one (nothing else reads it), so only one n² factor is kept.
-            batch.models?.output = batch.fantasyModel!
+            // Extended in place: nothing else holds the model's factor, so its n² entries are not copied.
+            try batch.models!.output.append(inputs: points, targets: fantasies)
         } catch {
             throw CARBSError(.numericalFailure, "pending runs could not be fantasized: \(error)")
         }
         batch.fantasized = state.outstanding.count
     }
 
+    /// Fantasy outputs for pending runs at `points`: a joint posterior draw, or the posterior mean.
+    private mutating func fantasyOutputs(at points: Matrix, model: GaussianProcess) -> [Double] {
+        switch configuration.pendingEstimator {
+        case .thompson:
+            return model.sampleJoint(at: points, using: &state.generator)
+        case .mean:
+            return model.posterior(at: points, includeVariance: false).mean
+        }
+    }
+
     /// Scores the candidates (section 6.4) and returns the acquisition's argmax, or nil when none is admissible.
     ///
-    /// Exact, but lazy: the posterior *variances* (the expensive part, O(n²) per candidate) are computed only for
-    /// candidates that can still win. EI grows with σ and the success probability is at most 1, so the prior
-    /// variance k(x, x) gives every candidate an upper bound on its acquisition from cheap quantities (means,
-    /// costs, search probability). Candidates are scored exactly in decreasing order of that bound, in blocks,
-    /// until the next bound cannot beat the best exact score. The result is the same argmax (ties to the lowest
-    /// index) as scoring everything.
+    /// Exact, but lazy: the output model is evaluated only at the candidates that compete (those in the stratum's
+    /// band, within `max_suggestion_cost`), and the posterior *variances* (the expensive part, O(n²) per
+    /// candidate) only for candidates that can still win. EI grows with σ and the success probability is at most
+    /// 1, so an upper bound on the variance gives every candidate an upper bound on its acquisition: the variance
+    /// given only a few hundred of the training points, those most correlated with the candidates (conditioning
+    /// on less data never lowers a Gaussian posterior variance), which costs O(s²) per candidate instead of O(n²).
+    /// Candidates are scored exactly in decreasing order of that bound, in blocks, until the next bound cannot
+    /// beat the best exact score. The result is the same argmax (ties to the lowest index) as scoring everything.
     ///
     /// With a cost stratum, only candidates whose predicted cost lies in its band compete (or, when too few do,
     /// those nearest to it), the random Pareto-cost clamp is off, and a candidate predicted cheaper than every
@@ -129,8 +133,6 @@ extension CARBSOptimizer {
         let d = dimensions
         let m = candidates.count
         let points = Matrix(rows: m, columns: d, elements: candidates.flatMap { $0 })
-        let outputMean = fantasy.posterior(at: points, includeVariance: false).mean
-        let priorVariance = fantasy.priorVariance(at: points)
         let costMean = models.cost.posterior(at: points, includeVariance: false).mean
 
         // Pareto value at each candidate's predicted cost, clamped into the frontier's cost range.
@@ -148,15 +150,19 @@ extension CARBSOptimizer {
         } else if configuration.clampEIAtRandomParetoCost, let floor = randomParetoFloor(models) {
             paretoValues = paretoValues.map { max($0, floor) }
         }
-
         let bias = stratum == nil ? configuration.explorationBias : configuration.stratumExplorationBias
-        // Cheap terms for every candidate, and the upper bound of its log acquisition.
-        let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
         let maxCost = configuration.maxSuggestionCost
-        var logSearch = [Double](repeating: -.infinity, count: m)
-        var bound = [Double](repeating: -.infinity, count: m)
-        for i in 0..<m where eligible[i] {
-            if let maxCost, !(models.costTransform.inverse(costMean[i]) < maxCost) { continue }
+        // Only the candidates that compete need the output model: `scored[j]` is the candidate of row j.
+        let scored = (0..<m).filter { i in
+            eligible[i] && (maxCost.map { models.costTransform.inverse(costMean[i]) < $0 } ?? true)
+        }
+        let covariances = fantasy.candidateCovariances(
+            at: Matrix(rows: scored.count, columns: d, elements: scored.flatMap { candidates[$0] }))
+
+        // Cheap terms for every competing candidate.
+        let logNormaliser = -0.5 * Double(d) * log(2 * Double.pi * radius * radius)
+        var logSearch = [Double](repeating: -.infinity, count: scored.count)
+        for (j, i) in scored.enumerated() {
             var nearest = Double.infinity
             for origin in origins {
                 var distance = 0.0
@@ -166,59 +172,108 @@ extension CARBSOptimizer {
                 }
                 nearest = min(nearest, distance)
             }
-            logSearch[i] = logNormaliser - nearest / (2 * radius * radius)
-            bound[i] =
-                Acquisition.logExpectedImprovement(
-                    mean: outputMean[i], standardDeviation: max(priorVariance[i], 0).squareRoot(),
-                    threshold: paretoValues[i] + bias) + logSearch[i]
+            logSearch[j] = logNormaliser - nearest / (2 * radius * radius)
         }
-        let order = (0..<m).filter { bound[$0] > -.infinity }.sorted { (bound[$0], -$0) > (bound[$1], -$1) }
+        /// The upper bound of row j's log acquisition given an upper bound on its variance.
+        func logBound(_ j: Int, variance: Double) -> Double {
+            Acquisition.logExpectedImprovement(
+                mean: covariances.mean[j], standardDeviation: variance.squareRoot(),
+                threshold: paretoValues[scored[j]] + bias) + logSearch[j] + 1e-9
+        }
 
         var best = -Double.infinity
         var bestIndex = -1
+        var bestRow = -1
         var bestDetails = (sd: 0.0, logEI: -Double.infinity, success: 1.0)
-        // Blocks grow 16, 32, 64, …: usually the first few candidates by bound settle the argmax.
-        var block = 16
-        var start = 0
-        while start < order.count, bound[order[start]] >= best {
-            let indices = Array(order[start..<min(start + block, order.count)])
-            start += indices.count
-            block = min(block * 2, 512)
-            let blockPoints = Matrix(rows: indices.count, columns: d, elements: indices.flatMap { candidates[$0] })
-            let variance = fantasy.posterior(at: blockPoints).variance
-            var success = [Double](repeating: 1, count: indices.count)
-            var logSuccess = [Double](repeating: 0, count: indices.count)
+        var isScored = [Bool](repeating: false, count: scored.count)
+        /// Scores rows exactly (their variances from `variances`, or solved now) and keeps the best.
+        func scoreExactly(_ rows: [Int], variances known: [Double]? = nil) {
+            let variance = known ?? fantasy.variances(covariances, rows: rows)
+            var success = [Double](repeating: 1, count: rows.count)
+            var logSuccess = [Double](repeating: 0, count: rows.count)
             if let failure = models.failure {
+                let blockPoints = Matrix(
+                    rows: rows.count, columns: d, elements: rows.flatMap { candidates[scored[$0]] })
                 let posterior = failure.posterior(at: blockPoints)
                 let noise = failure.hyperparameters.noiseVariance
-                for j in indices.indices {
-                    let z = -posterior.mean[j] / (posterior.variance[j] + noise).squareRoot()
-                    success[j] = Normal.cdf(z)
-                    logSuccess[j] = Normal.logCDF(z)
+                for b in rows.indices {
+                    let z = -posterior.mean[b] / (posterior.variance[b] + noise).squareRoot()
+                    success[b] = Normal.cdf(z)
+                    logSuccess[b] = Normal.logCDF(z)
                 }
             }
-            for (j, i) in indices.enumerated() {
-                let sd = max(variance[j], 0).squareRoot()
+            for (b, j) in rows.enumerated() {
+                isScored[j] = true
+                let i = scored[j]
+                let sd = max(variance[b], 0).squareRoot()
                 let logEI = Acquisition.logExpectedImprovement(
-                    mean: outputMean[i], standardDeviation: sd, threshold: paretoValues[i] + bias)
-                let score = logEI + logSearch[i] + logSuccess[j]
+                    mean: covariances.mean[j], standardDeviation: sd, threshold: paretoValues[i] + bias)
+                let score = logEI + logSearch[j] + logSuccess[b]
                 // NaN never wins: comparisons with it are false. Ties go to the lower index.
                 if score > best || (score == best && i < bestIndex) {
                     best = score
                     bestIndex = i
-                    bestDetails = (sd, logEI, success[j])
+                    bestRow = j
+                    bestDetails = (sd, logEI, success[b])
                 }
             }
+        }
+        /// Scores `rows` exactly in decreasing order of `bound`, in blocks growing 16, 32, 64, … (usually the first
+        /// few settle the argmax), until the next bound cannot beat the best score or `blocks` blocks are done.
+        func scoreLazily(_ rows: [Int], bound: [Double], blocks: Int = .max) {
+            let order = rows.filter { !isScored[$0] && bound[$0] > -.infinity }.sorted {
+                (bound[$0], -scored[$0]) > (bound[$1], -scored[$1])
+            }
+            var block = 16
+            var start = 0
+            var done = 0
+            while start < order.count, bound[order[start]] >= best, done < blocks {
+                let next = Array(order[start..<min(start + block, order.count)])
+                start += next.count
+                block = min(block * 2, 512)
+                done += 1
+                scoreExactly(next)
+            }
+        }
+
+        let rows = Array(scored.indices)
+        if fantasy.count <= Self.boundSubset {
+            // With no more training points than the bound's subset would hold, the exact variances cost no more
+            // than a bound: score every competing candidate at once.
+            scoreExactly(rows, variances: fantasy.variances(covariances, rows: rows))
+        } else {
+            // Two bounds: a cheap one on a small subset for every candidate, which with the exact scores of its
+            // best block already rules out most; then a tighter one on a larger subset for the rest.
+            let ranking = fantasy.boundSubsetRanking(
+                covariances, neighbours: Self.boundNeighbours, stride: Self.boundVoteStride)
+            let small = Array(ranking.prefix(Self.boundSubset / 4)).sorted()
+            var bound = zip(rows, fantasy.varianceUpperBounds(covariances, rows: rows, subset: small)).map {
+                logBound($0, variance: $1)
+            }
+            scoreLazily(rows, bound: bound, blocks: 1)
+            let survivors = rows.filter { !isScored[$0] && bound[$0] >= best && bound[$0] > -.infinity }
+            let large = Array(ranking.prefix(Self.boundSubset)).sorted()
+            for (j, variance) in zip(survivors, fantasy.varianceUpperBounds(covariances, rows: survivors, subset: large)) {
+                bound[j] = min(bound[j], logBound(j, variance: variance))
+            }
+            scoreLazily(survivors, bound: bound)
         }
         guard bestIndex >= 0 else { return nil }
         let sign = configuration.direction.sign
         let prediction = Prediction(
-            output: models.outputTransform.inverse(sign * outputMean[bestIndex]),
+            output: models.outputTransform.inverse(sign * covariances.mean[bestRow]),
             outputStandardDeviation: bestDetails.sd, cost: models.costTransform.inverse(costMean[bestIndex]),
             expectedImprovement: exp(bestDetails.logEI), successProbability: bestDetails.success,
-            searchProbability: exp(logSearch[bestIndex]))
+            searchProbability: exp(logSearch[bestRow]))
         return (candidates[bestIndex], prediction)
     }
+
+    /// The variance bounds of `choose`: each of every `boundVoteStride`-th candidate votes for its
+    /// `boundNeighbours` most correlated training points, and the bounds condition on the `boundSubset / 4`, then
+    /// the `boundSubset`, points with the most votes (a bound costs O(s²) per candidate, an exact variance O(n²)).
+    static var boundNeighbours: Int { 16 }
+    static var boundSubset: Int { 256 }
+    static var boundVoteStride: Int { 4 }
 
     /// Which candidates compete for a stratum: those predicted inside its band, or, when fewer than
     /// `max(8, m / 20)` are, that many nearest to it.

@@ -46,6 +46,9 @@ public struct CARBSOptimizer: Sendable {
         public var fitCount: Int
         /// Consecutive acquisition results that improved (or did not improve) the frontier.
         public var radiusTrend: RadiusTrend
+        /// The number of observations (successes and failures) when the hyperparameters in `fitted` were last
+        /// fitted; nil before the first fit (and in snapshots taken before the refit schedule existed).
+        public var refitObservationCount: Int? = nil
     }
 
     /// The adaptive search radius's bookkeeping: the current run of frontier improvements or misses.

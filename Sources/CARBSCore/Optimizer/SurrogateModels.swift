@@ -25,6 +25,10 @@ extension CARBSOptimizer {
     /// In fitted mode each model's hyperparameters are MAP-II estimates warm-started from the previous fit;
     /// in reference-parity mode they are the reference's effective constants.
     mutating func fitSurrogates() throws(CARBSError) -> SurrogateModels {
+        let refit = isRefitDue
+        defer {
+            if refit { state.refitObservationCount = state.successes.count + state.failures.count }
+        }
         let sign = configuration.direction.sign
         let d = dimensions
         let front = paretoFront(conservative: configuration.conservativePareto)
@@ -60,11 +64,13 @@ extension CARBSOptimizer {
         }
         let output = try fitModel(
             .linearPlusMatern32, inputs: outputInputs, targets: imputedTargets, priority: outputPriority,
-            previous: state.fitted.output, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+            previous: state.fitted.output, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius,
+            refit: refit)
         state.fitted.output = output.hyperparameters
         let cost = try fitModel(
             .linearPlusMatern32, inputs: inputs, targets: costTargets, priority: successPriority,
-            previous: state.fitted.cost, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+            previous: state.fitted.cost, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius,
+            refit: refit)
         state.fitted.cost = cost.hyperparameters
 
         let paretoRecords = front.groups.flatMap(\.members).map { state.successes[$0] }
@@ -75,7 +81,7 @@ extension CARBSOptimizer {
         let pareto = try fitModel(
             .squaredExponential, inputs: Matrix(rows: paretoX.count, columns: 1, elements: paretoX),
             targets: paretoY, priority: nil, previous: state.fitted.pareto, initial: paretoInitial,
-            searchRadius: Self.paretoLengthscale)
+            searchRadius: Self.paretoLengthscale, refit: refit)
         state.fitted.pareto = pareto.hyperparameters
 
         var failure: GaussianProcess?
@@ -85,7 +91,7 @@ extension CARBSOptimizer {
             let model = try fitModel(
                 .linearPlusMatern32, inputs: Matrix(rows: all.count, columns: d, elements: all.flatMap(\.input)),
                 targets: labels, priority: local.priority, previous: state.fitted.failure,
-                initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius)
+                initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius, refit: refit)
             state.fitted.failure = model.hyperparameters
             failure = model
         }
@@ -99,16 +105,26 @@ extension CARBSOptimizer {
     /// Initial lengthscale of the 1-D Pareto model, in scaled-log-cost units (the range is [−1, 1]).
     static var paretoLengthscale: Double { 0.5 }
 
+    /// Whether this fit of the surrogates fits their hyperparameters again (`refit_interval`): at the first fit,
+    /// and once `refit_interval` observations have arrived since the last one.
+    var isRefitDue: Bool {
+        guard configuration.refitInterval > 1, let last = state.refitObservationCount else { return true }
+        return state.successes.count + state.failures.count - last >= configuration.refitInterval
+    }
+
     /// Fits one model; with more rows than `max_fit_points`, its hyperparameters are fitted on the rows that
     /// come first in `priority` (those nearest the origins), or on a random subset when there is no priority.
+    /// Without `refit`, the previous hyperparameters are kept when there are any for these dimensions.
     private mutating func fitModel(
         _ kernel: CovarianceKernel, inputs: Matrix, targets: [Double], priority: [Int]?,
-        previous: KernelHyperparameters?, initial: KernelHyperparameters, searchRadius: Double
+        previous: KernelHyperparameters?, initial: KernelHyperparameters, searchRadius: Double, refit: Bool
     ) throws(CARBSError) -> GaussianProcess {
         let hyperparameters: KernelHyperparameters
         switch configuration.hyperparameterMode {
         case .referenceParity:
             hyperparameters = .referenceParity(dimensions: inputs.columns)
+        case .fitted where !refit && previous?.lengthscales.count == inputs.columns:
+            hyperparameters = previous!
         case .fitted:
             var starts = [initial]
             if let previous, previous.lengthscales.count == inputs.columns, previous != initial {
