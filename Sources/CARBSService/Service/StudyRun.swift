@@ -56,7 +56,6 @@ struct StudyRun {
     }
 
     init(service: OptimizerService) async throws {
-        self.service = service
         let configuration = service.configuration
         let leaseSeconds = Double(configuration.leaseSeconds)
         let grace = configuration.drainGrace.components
@@ -64,49 +63,60 @@ struct StudyRun {
             maxInFlight: configuration.maxInFlight, maxObservations: configuration.maxObservations,
             maxTotalCost: configuration.maxTotalCost,
             drainGrace: Double(grace.seconds) + Double(grace.attoseconds) * 1e-18)
+        // Everything is worked out in locals and assigned at once, and the first commit waits until `self` is
+        // whole: no suspension point while the struct is half initialized.
+        let optimizer: CARBSOptimizer
         let ledger: StudyLedger
+        let resumed: Bool
         if let saved = try service.persistence.resume() {
-            let snapshot = try SnapshotCoding.decode(saved.snapshot)
-            optimizer = try CARBSOptimizer(restoring: snapshot)
-            // Leases restart from now: heartbeats sent while the optimizer was down are still in the queue.
-            let now = service.clock()
-            let queuesSurvived = configuration.queuesSurviveRestart
-            let entries = saved.entries.map { entry -> StudyLedger.Entry in
-                var entry = entry
-                switch entry.phase {
-                case .running:
-                    // With queues that died with the process, so did the workers: their runs are lost now (the
-                    // first lease check re-issues them); otherwise they may still be training.
-                    entry.leaseDeadline = queuesSurvived ? now.addingTimeInterval(leaseSeconds) : now
-                case .queued where !queuesSurvived:
-                    // The queue that held it is gone: publish it again.
-                    entry.phase = .publishing
-                default:
-                    break
-                }
-                return entry
-            }
-            ledger = StudyLedger(entries: entries, leaseSeconds: leaseSeconds, maxAttempts: configuration.maxAttempts)
+            optimizer = try CARBSOptimizer(restoring: try SnapshotCoding.decode(saved.snapshot))
+            ledger = StudyLedger(
+                entries: Self.restarted(saved.entries, configuration: configuration, now: service.clock()),
+                leaseSeconds: leaseSeconds, maxAttempts: configuration.maxAttempts)
             service.logger.info(
                 "resuming study",
                 metadata: [
                     "study": "\(configuration.study)", "observations": "\(optimizer.observationCount)",
                     "in_flight": "\(ledger.inFlightCount)",
                 ])
-            // The first commit of this run writes a complete snapshot (`checkpoints` starts without one).
-            optimizerChanged = true
+            resumed = true
         } else {
             optimizer = try service.newOptimizer()
             ledger = StudyLedger(leaseSeconds: leaseSeconds, maxAttempts: configuration.maxAttempts)
-            var step = PersistenceStep(time: service.clock())
-            let data = try SnapshotCoding.encode(optimizer.snapshot)
-            step.snapshot = data
-            try await service.persistence.commit(step)
-            checkpoints.wroteSnapshot(bytes: data.count)
+            resumed = false
         }
+        self.service = service
+        self.optimizer = optimizer
         savedMark = optimizer.snapshotMark
         machine = StudyMachine(settings: settings, ledger: ledger)
         integerParameters = Set(optimizer.parameters.filter(\.space.isInteger).map(\.name))
+        // A new study is saved at once; a resumed one writes a complete snapshot with its first commit
+        // (`checkpoints` starts without one), so a restart starts from a single snapshot.
+        optimizerChanged = true
+        if !resumed {
+            try await flush(completeSnapshot: true)
+        }
+    }
+
+    /// Ledger entries as a restart finds them. Leases restart from now: heartbeats sent while the optimizer was
+    /// down are still in the queue. With queues that died with the process (`carbs tune`), so did the workers:
+    /// their runs are lost now (the first lease check re-issues them), and queued suggestions are published again.
+    static func restarted(
+        _ entries: [StudyLedger.Entry], configuration: OptimizerService.Configuration, now: Date
+    ) -> [StudyLedger.Entry] {
+        let queuesSurvived = configuration.queuesSurviveRestart
+        return entries.map { entry in
+            var entry = entry
+            switch entry.phase {
+            case .running:
+                entry.leaseDeadline = queuesSurvived ? now.addingTimeInterval(Double(configuration.leaseSeconds)) : now
+            case .queued where !queuesSurvived:
+                entry.phase = .publishing
+            default:
+                break
+            }
+            return entry
+        }
     }
 
     // MARK: - The loop
