@@ -84,11 +84,10 @@ let package = Package(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
-                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport", "CARBSHTTP",
+                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport", "CARBSHTTP", "CARBSStudyFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -111,6 +110,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+
+        // The study file users write (YAML, JSON): a small module of its own, so that it can be fuzzed without
+        // building the whole command line (CARBSCommandLine re-exports it).
+        .target(
+            name: "CARBSStudyFile",
+            dependencies: ["CARBSCore", "CARBSDemo", "CARBSMessaging", .product(name: "Yams", package: "Yams")]
         ),
 
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),

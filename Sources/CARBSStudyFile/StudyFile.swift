@@ -20,6 +20,11 @@ public struct StudyFile: Sendable, Hashable {
     public struct Budget: Sendable, Hashable, Codable {
         public var maxObservations: Int?
         public var maxTotalCost: Double?
+
+        public init(maxObservations: Int? = nil, maxTotalCost: Double? = nil) {
+            self.maxObservations = maxObservations
+            self.maxTotalCost = maxTotalCost
+        }
     }
 
     /// How workers train a suggestion.
@@ -37,6 +42,11 @@ public struct StudyFile: Sendable, Hashable {
         public var database: String
         /// Values for parameters the earlier runs did not have.
         public var fixedValues: [String: Double]
+
+        public init(database: String, fixedValues: [String: Double] = [:]) {
+            self.database = database
+            self.fixedValues = fixedValues
+        }
     }
 
     public var name: String
