@@ -267,7 +267,8 @@ struct StudyFileReader {
         if let codes = map["lost_exit_codes"] {
             if let items = codes.sequence {
                 lost = items.enumerated().compactMap { index, item in
-                    integer(item, "trainer.lost_exit_codes[\(index)]", minimum: 1).map { Int32($0) }
+                    // An exit status is 0…255; a larger number would never match (and does not fit Int32).
+                    integer(item, "trainer.lost_exit_codes[\(index)]", minimum: 1, maximum: 255).map { Int32($0) }
                 }
             } else {
                 problems.append("trainer.lost_exit_codes: must be a list of exit codes, e.g. [75]")
@@ -341,7 +342,7 @@ struct StudyFileReader {
         return value
     }
 
-    private mutating func integer(_ node: Node?, _ path: String, minimum: Int) -> Int? {
+    private mutating func integer(_ node: Node?, _ path: String, minimum: Int, maximum: Int = .max) -> Int? {
         guard let text = string(node, path) else { return nil }
         guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
             problems.append("\(path): \"\(text)\" is not a whole number")
@@ -349,6 +350,10 @@ struct StudyFileReader {
         }
         guard value >= minimum else {
             problems.append("\(path): \(value) is not allowed (must be ≥ \(minimum))")
+            return nil
+        }
+        guard value <= maximum else {
+            problems.append("\(path): \(value) is not allowed (must be ≤ \(maximum))")
             return nil
         }
         return value
