@@ -118,6 +118,13 @@ let package = Package(
             name: "CARBSStudyFile",
             dependencies: ["CARBSCore", "CARBSDemo", "CARBSMessaging", .product(name: "Yams", package: "Yams")]
         ),
+        // Hostile input: one libFuzzer target per decoder (the wire format, the study file). In a normal build a
+        // fuzz target replays the files it is given; .ci/fuzz.sh builds it with `-sanitize=fuzzer -D CARBS_FUZZING`
+        // and it runs libFuzzer (declared by CLibFuzzer). Corpora: Tests/FuzzCorpus/.
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
+        .target(name: "CARBSFuzzSupport", dependencies: ["CLibFuzzer"]),
+        .executableTarget(name: "fuzz-wire-format", dependencies: ["CARBSMessaging", "CARBSFuzzSupport"]),
+        .executableTarget(name: "fuzz-study-file", dependencies: ["CARBSStudyFile", "CARBSFuzzSupport"]),
 
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
         .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),
