@@ -31,11 +31,13 @@ struct StudyFileReader {
                 "max_attempts", "optimizer", "trainer", "warm_start",
             ])
 
-        let name = string(top["name"], "name") ?? ""
+        let nameText = string(top["name"], "name")
+        let name = nameText ?? ""
         if top["name"] == nil { problems.append("name: is required (the study name, [A-Za-z0-9._-], ≤ 100 characters)") }
-        if !name.isEmpty {
+        // An empty name (`name: ""`, or `name:` alone) is a name too, and not a valid one.
+        if let nameText {
             do throws(ProtocolError) {
-                try QueueNames.validate(study: name)
+                try QueueNames.validate(study: nameText)
             } catch {
                 problems.append("name: \(error.message)")
             }

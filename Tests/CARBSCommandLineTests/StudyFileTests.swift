@@ -133,6 +133,14 @@ struct StudyFileTests {
         #expect(problems(Self.valid.replacingOccurrences(of: "[75, 99]", with: "[75, 255]")) == [])
     }
 
+    /// Found by fuzz-study-file (issue 11): an empty name was accepted, and the study's queues would have been
+    /// `carbs..suggestions` and `carbs..results`.
+    @Test("an empty study name is a problem", arguments: ["name: \"\"", "name:", "name: !!str"])
+    func emptyName(line: String) {
+        let found = problems(Self.valid.replacingOccurrences(of: "name: mlp-demo", with: line))
+        #expect(found.count == 1 && found[0].hasPrefix("name: study name \"\" is not allowed"), "\(found)")
+    }
+
     @Test("not YAML, or not a mapping, is a clear error")
     func notYAML() {
         #expect(problems("name: [unclosed").first?.hasPrefix("the file is not valid YAML") == true)
