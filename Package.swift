@@ -84,11 +84,10 @@ let package = Package(
             name: "CARBSCommandLine",
             dependencies: [
                 "CARBSCore", "CARBSMessaging", "CARBSStore", "CARBSService", "CARBSWorker", "CARBSAMQP",
-                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport", "CARBSHTTP",
+                "CARBSBenchmarkProblems", "CARBSDemo", "CARBSReport", "CARBSHTTP", "CARBSStudyFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -113,6 +112,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+
+        // The study file users write (YAML, JSON): a small module of its own, so that it can be fuzzed without
+        // building the whole command line (CARBSCommandLine re-exports it).
+        .target(
+            name: "CARBSStudyFile",
+            dependencies: ["CARBSCore", "CARBSDemo", "CARBSMessaging", .product(name: "Yams", package: "Yams")]
+        ),
+        // Hostile input: one libFuzzer target per decoder (the wire format, the study file). In a normal build a
+        // fuzz target replays the files it is given; .ci/fuzz.sh builds it with `-sanitize=fuzzer -D CARBS_FUZZING`
+        // and it runs libFuzzer (declared by CLibFuzzer). Corpora: Tests/FuzzCorpus/.
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
+        .target(name: "CARBSFuzzSupport", dependencies: ["CLibFuzzer"]),
+        .executableTarget(name: "fuzz-wire-format", dependencies: ["CARBSMessaging", "CARBSFuzzSupport"]),
+        .executableTarget(name: "fuzz-study-file", dependencies: ["CARBSStudyFile", "CARBSFuzzSupport"]),
 
         .target(name: "TestSupport", dependencies: ["CARBSCore", "CARBSMessaging"], path: "Tests/TestSupport"),
         .testTarget(name: "CARBSCoreTests", dependencies: ["CARBSCore", "TestSupport"]),

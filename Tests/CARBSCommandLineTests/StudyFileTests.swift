@@ -127,6 +127,23 @@ struct StudyFileTests {
         #expect(found.contains("parameters.a.min: 0 is not allowed for a log space (must be > 0)"))
     }
 
+    /// Found by reading the reader while writing its fuzz target (issue 11): `Int32(_:)` trapped on a lost exit
+    /// code beyond Int32's range, so `carbs` crashed on this file instead of naming the mistake.
+    @Test("a lost exit code that is not an exit status is a problem, not a crash", arguments: ["4294967296", "256"])
+    func lostExitCodeOutOfRange(code: String) {
+        let found = problems(Self.valid.replacingOccurrences(of: "[75, 99]", with: "[75, \(code)]"))
+        #expect(found == ["trainer.lost_exit_codes[1]: \(code) is not allowed (must be ≤ 255)"], "\(found)")
+        #expect(problems(Self.valid.replacingOccurrences(of: "[75, 99]", with: "[75, 255]")) == [])
+    }
+
+    /// Found by fuzz-study-file (issue 11): an empty name was accepted, and the study's queues would have been
+    /// `carbs..suggestions` and `carbs..results`.
+    @Test("an empty study name is a problem", arguments: ["name: \"\"", "name:", "name: !!str"])
+    func emptyName(line: String) {
+        let found = problems(Self.valid.replacingOccurrences(of: "name: mlp-demo", with: line))
+        #expect(found.count == 1 && found[0].hasPrefix("name: study name \"\" is not allowed"), "\(found)")
+    }
+
     @Test("not YAML, or not a mapping, is a clear error")
     func notYAML() {
         #expect(problems("name: [unclosed").first?.hasPrefix("the file is not valid YAML") == true)
