@@ -116,10 +116,12 @@ extension CARBSOptimizer {
     /// band, within `max_suggestion_cost`), and the posterior *variances* (the expensive part, O(n²) per
     /// candidate) only for candidates that can still win. EI grows with σ and the success probability is at most
     /// 1, so an upper bound on the variance gives every candidate an upper bound on its acquisition: the variance
-    /// given only a few hundred of the training points, those most correlated with the candidates (conditioning
-    /// on less data never lowers a Gaussian posterior variance), which costs O(s²) per candidate instead of O(n²).
-    /// Candidates are scored exactly in decreasing order of that bound, in blocks, until the next bound cannot
-    /// beat the best exact score. The result is the same argmax (ties to the lowest index) as scoring everything.
+    /// given only a subset of the training points, those most correlated with the candidates (conditioning on less
+    /// data never lowers a Gaussian posterior variance), which costs O(s²) per candidate instead of O(n²): 64
+    /// points for every candidate, then 256 for those the first bound and the best exact score so far leave in.
+    /// Candidates are scored exactly in decreasing order of the bound, in blocks, until the next bound cannot beat
+    /// the best exact score. The result is the same argmax (ties to the lowest index) as scoring everything, up to
+    /// the last bit BLAS may round differently in blocks of other sizes.
     ///
     /// With a cost stratum, only candidates whose predicted cost lies in its band compete (or, when too few do,
     /// those nearest to it), the random Pareto-cost clamp is off, and a candidate predicted cheaper than every
@@ -253,7 +255,8 @@ extension CARBSOptimizer {
             scoreLazily(rows, bound: bound, blocks: 1)
             let survivors = rows.filter { !isScored[$0] && bound[$0] >= best && bound[$0] > -.infinity }
             let large = Array(ranking.prefix(Self.boundSubset)).sorted()
-            for (j, variance) in zip(survivors, fantasy.varianceUpperBounds(covariances, rows: survivors, subset: large)) {
+            let refined = fantasy.varianceUpperBounds(covariances, rows: survivors, subset: large)
+            for (j, variance) in zip(survivors, refined) {
                 bound[j] = min(bound[j], logBound(j, variance: variance))
             }
             scoreLazily(survivors, bound: bound)
