@@ -177,14 +177,16 @@ struct StudyRun {
     /// study finished.
     mutating func cycle() async throws -> Bool {
         var cycle = Cycle(time: service.clock())
+        // Once the machine has taken a message in, nothing may suspend (and so be cancelled) before the commit:
+        // the optimizer and the machine would be ahead of the store. So a withdrawing cycle receives nothing else.
         if withdrawPending {
             withdrawPending = false
             try await withdrawQueued(into: &cycle)
+        } else {
+            // With free slots, suggestions go out at once; otherwise wait for results (or the next deadline).
+            let timeout = machine.freeSlots(progress) > 0 ? Duration.zero : receiveTimeout()
+            try await take(receiveBurst(timeout: timeout), into: &cycle)
         }
-        // With free slots, suggestions go out at once; otherwise wait for results (or the next deadline).
-        let timeout = machine.freeSlots(progress) > 0 ? Duration.zero : receiveTimeout()
-        let messages = try await receiveBurst(timeout: timeout)
-        try await take(messages, into: &cycle)
         try await carry(machine.tick(now: service.clock(), progress: progress), into: &cycle)
         try await commit(&cycle.step)
         // Durable: now the broker may forget them, and the workers may have them.
