@@ -18,7 +18,8 @@ struct LatencyCommand: ParsableCommand {
             With none of --observations/--dims/--pending, runs the grid n ∈ {10, 100, 500, 1000, 2000} × \
             d ∈ {2, 7, 20} with 8 pending, then n ∈ {5000, 10000} × d ∈ {7, 20} × {8, 32} pending, each \
             configuration in a fresh child process (so its peak memory is its own). Each configuration prints one \
-            JSON line: observations, dims, pending, batch, p50_seconds, p95_seconds, p50_cpu_seconds (the \
+            JSON line: observations, dims, pending, batch, refit_interval, arrivals, timed (the calls timed), \
+            p50_seconds, p95_seconds, mean_seconds, max_seconds, p50_cpu_seconds (the \
             calling thread's CPU time: all of it with one numeric thread, and less disturbed by other processes), \
             peak_rss_bytes, and restore_seconds (encoding the optimizer's snapshot as JSON, decoding it and restoring from it).
 
@@ -26,7 +27,9 @@ struct LatencyCommand: ParsableCommand {
             through log unbounded, linear bounded, log integer bounded, linear unbounded), warm-starts it with n \
             random observations, draws (and forgets) the resamples such a history is owed, makes p suggestions \
             that stay pending, then times at least 10 further model-based suggest(count: 1) calls (3 when \
-            n ≥ 1000), forgetting each suggestion right after, so n and p stay fixed.
+            n ≥ 1000), forgetting each suggestion right after, so n and p stay fixed. With --arrivals a new \
+            random observation arrives after each timed call, so with --refit-interval K the calls between two \
+            fits of the hyperparameters extend the kept factors, and the mean shows the cost amortised over a fit.
             """
     )
 
@@ -65,12 +68,19 @@ struct LatencyCommand: ParsableCommand {
     @Flag(help: "Fit the models to every observation (no local training set), for comparison.")
     var exact = false
 
+    @Option(help: "refit_interval: fit the hyperparameters every K observations and extend the kept factors between.")
+    var refitInterval = 1
+
+    @Flag(help: "One new observation arrives after every timed call (n grows by one each time), as in a live study.")
+    var arrivals = false
+
     func validate() throws {
         if let observations, observations < 1 { throw ValidationError("--observations: \(observations) is below 1") }
         if let dims, dims < 1 { throw ValidationError("--dims: \(dims) is below 1") }
         if let pending, pending < 0 { throw ValidationError("--pending: \(pending) is below 0") }
         if let repeats, repeats < 1 { throw ValidationError("--repeats: \(repeats) is below 1") }
         guard batch >= 1 else { throw ValidationError("--batch: \(batch) is below 1") }
+        guard refitInterval >= 1 else { throw ValidationError("--refit-interval: \(refitInterval) is below 1") }
     }
 
     func run() throws {
@@ -93,6 +103,8 @@ struct LatencyCommand: ParsableCommand {
                 "--pending", "\(pending)", "--seed", "\(seed)", "--batch", "\(batch)",
             ]
             if exact { arguments.append("--exact") }
+            if arrivals { arguments.append("--arrivals") }
+            arguments += ["--refit-interval", "\(refitInterval)"]
             if let repeats { arguments += ["--repeats", "\(repeats)"] }
             let child = Process()
             child.executableURL = executable
@@ -116,6 +128,7 @@ struct LatencyCommand: ParsableCommand {
         let problem = LatencyProblem(dimensions: dimensions)
         var configuration = CARBSConfiguration(direction: .minimize, seed: seed)
         if exact { configuration.maxModelPoints = .max }
+        configuration.refitInterval = refitInterval
         var optimizer = try CARBSOptimizer(configuration: configuration, parameters: problem.parameters)
         var history = RandomSearch(parameters: problem.parameters, seed: seed ^ 0x6869_7374)  // "hist"
         var noise = SeededGenerator(seed: seed ^ 0x6E6F_6973)  // "nois"
@@ -146,6 +159,10 @@ struct LatencyCommand: ParsableCommand {
             let cpuElapsed = Self.threadCPUSeconds() - cpuStart
             let elapsed = (clock.now - start).seconds
             for made in suggestion { optimizer.forget(made.id) }
+            if arrivals, let next = history.suggest(count: 1).first {
+                let result = problem.evaluate(next.parameters, noise: &noise)
+                try optimizer.observe(parameters: next.parameters, output: result.output, cost: result.cost)
+            }
             // Only model-based suggestions count: a resample or random-phase point would flatter the figure.
             if suggestion.allSatisfy({ $0.origin == .acquisition || $0.origin == .fallback }) {
                 seconds.append(elapsed)
@@ -158,6 +175,7 @@ struct LatencyCommand: ParsableCommand {
         let p50 = BenchmarkStatistics.quantile(seconds, 0.5)
         let p95 = BenchmarkStatistics.quantile(seconds, 0.95)
         let cpuP50 = BenchmarkStatistics.quantile(cpuSeconds, 0.5)
+        let mean = seconds.reduce(0, +) / Double(seconds.count)
         let peak = Self.peakResidentBytes()
         // Restoring: the snapshot as JSON and back, then an optimizer from it (what a restarted service does).
         let start = clock.now
@@ -172,7 +190,9 @@ struct LatencyCommand: ParsableCommand {
         let restoreSeconds = (clock.now - start).seconds
         precondition(restored.snapshot == optimizer.snapshot, "the restored optimizer differs")
         return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),\"batch\":\(batch),"
-            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"p50_cpu_seconds\":\(cpuP50),"
+            + "\"refit_interval\":\(refitInterval),\"arrivals\":\(arrivals),\"timed\":\(seconds.count),"
+            + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"mean_seconds\":\(mean),\"max_seconds\":\(seconds.max()!),"
+            + "\"p50_cpu_seconds\":\(cpuP50),"
             + "\"peak_rss_bytes\":\(peak),"
             + "\"restore_seconds\":\(restoreSeconds)}"
     }

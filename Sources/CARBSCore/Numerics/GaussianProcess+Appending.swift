@@ -113,3 +113,18 @@ extension GaussianProcess {
         factorStride = stride
     }
 }
+
+extension GaussianProcess {
+    /// Replaces the training targets, keeping the inputs and the factor: only `L⁻¹·y` and `α` are solved again,
+    /// because the Cholesky factor depends on the inputs and hyperparameters alone.
+    ///
+    /// - Throws: `GPError.invalidInput` for a non-finite target.
+    /// - Complexity: O(n²).
+    public mutating func replaceTargets(_ newTargets: [Double]) throws(GPError) {
+        precondition(newTargets.count == count, "\(newTargets.count) targets for \(count) training points")
+        try Self.checkFinite(inputs: Matrix(rows: 0, columns: inputs.columns), targets: newTargets)
+        targets = newTargets
+        forward = Self.forwardSolve(factor: factor, n: count, stride: factorStride, newTargets)
+        alpha = Self.backSolve(factor: factor, n: count, stride: factorStride, forward)
+    }
+}

@@ -49,6 +49,9 @@ public struct CARBSOptimizer: Sendable {
         /// The number of observations (successes and failures) when the hyperparameters in `fitted` were last
         /// fitted; nil before the first fit (and in snapshots taken before the refit schedule existed).
         public var refitObservationCount: Int? = nil
+        /// The rows the models were factorised on at the last fit of the hyperparameters, while they are kept
+        /// (`refit_interval` > 1); nil otherwise.
+        public var keptTrainingSet: KeptTrainingSet? = nil
     }
 
     /// The adaptive search radius's bookkeeping: the current run of frontier improvements or misses.
@@ -71,6 +74,9 @@ public struct CARBSOptimizer: Sendable {
     public private(set) var warnings: [String]
     /// Set-based view of `state.observedIDs` for O(1) duplicate checks.
     private var observedIDSet: Set<String>
+    /// The factors of the kept rows (`state.keptTrainingSet`), so the calls between two fits of the
+    /// hyperparameters extend them instead of factorising again; a cache that the snapshot rebuilds exactly.
+    var keptFactors = KeptFactors()
 
     public var configuration: CARBSConfiguration { state.configuration }
     public var parameters: [Parameter] { state.parameters }

@@ -32,45 +32,49 @@ extension CARBSOptimizer {
         let sign = configuration.direction.sign
         let d = dimensions
         let front = paretoFront(conservative: configuration.conservativePareto)
-        let local = localTrainingSet(front: front)
-        let successes = local.successes.map { state.successes[$0] }
-        let failures = local.failures.map { state.failures[$0] }
-        let inputs = Matrix(rows: successes.count, columns: d, elements: successes.flatMap(\.input))
+        let layout = modelRows(front: front, refit: refit)
 
         // The transforms see every success; the models, the local set.
         let outputTransform = QuantileTransform(
             fitting: state.successes.map(\.output), plottingPositions: configuration.outputScaling == .plottingPositions)
         let costTransform = CostTransform(fitting: state.successes.map(\.cost))
-        let outputTargets = successes.map { sign * outputTransform.transform($0.output) }
-        let costTargets = successes.map { costTransform.transform($0.cost) }
         let lowestTarget = state.successes.map { sign * outputTransform.transform($0.output) }.min() ?? 0
-        // Rows of a model of the successes alone, in order of priority.
-        let successPriority = local.priority.filter { $0 < successes.count }
-
-        // The models' priors follow the configured radius, not the adaptive search radius.
-        let radius = configuration.initialSearchRadius
+        func input(_ row: ModelRow) -> [Double] {
+            switch row {
+            case .success(let i): state.successes[i].input
+            case .failure(let i): state.failures[i].input
+            }
+        }
+        func inputs(_ rows: [ModelRow]) -> Matrix {
+            Matrix(rows: rows.count, columns: d, elements: rows.flatMap(input))
+        }
         // Failed runs enter the output model at the worst observed surrogate output, so that its expected
         // improvement is not optimistic exactly where runs fail (the success probability alone cannot outweigh
         // an EI that is orders of magnitude larger in the unexplored, failing region).
-        var outputInputs = inputs
-        var imputedTargets = outputTargets
-        var outputPriority = successPriority
-        if configuration.imputeFailures, !failures.isEmpty {
-            outputInputs = Matrix(
-                rows: successes.count + failures.count, columns: d,
-                elements: successes.flatMap(\.input) + failures.flatMap(\.input))
-            imputedTargets += failures.map { _ in lowestTarget }
-            outputPriority = local.priority
+        let outputTargets = layout.output.rows.map { row -> Double in
+            switch row {
+            case .success(let i): sign * outputTransform.transform(state.successes[i].output)
+            case .failure: lowestTarget
+            }
         }
+        let costTargets = layout.cost.rows.map { row -> Double in
+            guard case .success(let i) = row else { preconditionFailure("the cost model has a failure row") }
+            return costTransform.transform(state.successes[i].cost)
+        }
+
+        // The models' priors follow the configured radius, not the adaptive search radius.
+        let radius = configuration.initialSearchRadius
         let output = try fitModel(
-            .linearPlusMatern32, inputs: outputInputs, targets: imputedTargets, priority: outputPriority,
-            previous: state.fitted.output, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius,
-            refit: refit)
+            .linearPlusMatern32, inputs: inputs(layout.output.rows), targets: outputTargets,
+            priority: layout.output.priority, previous: state.fitted.output,
+            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius, refit: refit,
+            reuse: layout.reuse(.output, baseCount: layout.output.baseCount))
         state.fitted.output = output.hyperparameters
         let cost = try fitModel(
-            .linearPlusMatern32, inputs: inputs, targets: costTargets, priority: successPriority,
-            previous: state.fitted.cost, initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius,
-            refit: refit)
+            .linearPlusMatern32, inputs: inputs(layout.cost.rows), targets: costTargets,
+            priority: layout.cost.priority, previous: state.fitted.cost,
+            initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius, refit: refit,
+            reuse: layout.reuse(.cost, baseCount: layout.cost.baseCount))
         state.fitted.cost = cost.hyperparameters
 
         let paretoRecords = front.groups.flatMap(\.members).map { state.successes[$0] }
@@ -81,20 +85,23 @@ extension CARBSOptimizer {
         let pareto = try fitModel(
             .squaredExponential, inputs: Matrix(rows: paretoX.count, columns: 1, elements: paretoX),
             targets: paretoY, priority: nil, previous: state.fitted.pareto, initial: paretoInitial,
-            searchRadius: Self.paretoLengthscale, refit: refit)
+            searchRadius: Self.paretoLengthscale, refit: refit, reuse: nil)
         state.fitted.pareto = pareto.hyperparameters
 
         var failure: GaussianProcess?
-        if !failures.isEmpty {
-            let all = successes + failures
-            let labels = successes.map { _ in -1.0 } + failures.map { _ in 1.0 }
+        if let rows = layout.failure {
+            let labels = rows.rows.map { row -> Double in
+                if case .success = row { return -1 }
+                return 1
+            }
             let model = try fitModel(
-                .linearPlusMatern32, inputs: Matrix(rows: all.count, columns: d, elements: all.flatMap(\.input)),
-                targets: labels, priority: local.priority, previous: state.fitted.failure,
-                initial: .initial(dimensions: d, searchRadius: radius), searchRadius: radius, refit: refit)
+                .linearPlusMatern32, inputs: inputs(rows.rows), targets: labels, priority: rows.priority,
+                previous: state.fitted.failure, initial: .initial(dimensions: d, searchRadius: radius),
+                searchRadius: radius, refit: refit, reuse: layout.reuse(.failure, baseCount: rows.baseCount))
             state.fitted.failure = model.hyperparameters
             failure = model
         }
+        if refit { state.keptTrainingSet = layout.keep }
         state.fitCount += 1
         let range = (paretoX.min() ?? 0)...(paretoX.max() ?? 0)
         return SurrogateModels(
@@ -117,7 +124,8 @@ extension CARBSOptimizer {
     /// Without `refit`, the previous hyperparameters are kept when there are any for these dimensions.
     private mutating func fitModel(
         _ kernel: CovarianceKernel, inputs: Matrix, targets: [Double], priority: [Int]?,
-        previous: KernelHyperparameters?, initial: KernelHyperparameters, searchRadius: Double, refit: Bool
+        previous: KernelHyperparameters?, initial: KernelHyperparameters, searchRadius: Double, refit: Bool,
+        reuse: FactorReuse?
     ) throws(CARBSError) -> GaussianProcess {
         let hyperparameters: KernelHyperparameters
         switch configuration.hyperparameterMode {
@@ -144,7 +152,20 @@ extension CARBSOptimizer {
                 prior: .carbs(searchRadius: searchRadius), generator: &state.generator)
         }
         do {
-            return try GaussianProcess(kernel: kernel, hyperparameters: hyperparameters, inputs: inputs, targets: targets)
+            switch reuse {
+            case .extend(let model, let set, let baseCount):
+                return try keptModel(
+                    model, set: set, baseCount: baseCount, kernel: kernel, hyperparameters: hyperparameters,
+                    inputs: inputs, targets: targets)
+            case .keep(let model, let set):
+                let process = try GaussianProcess(
+                    kernel: kernel, hyperparameters: hyperparameters, inputs: inputs, targets: targets)
+                keepFactor(model, process, set: set)
+                return process
+            case nil:
+                return try GaussianProcess(
+                    kernel: kernel, hyperparameters: hyperparameters, inputs: inputs, targets: targets)
+            }
         } catch {
             throw CARBSError(.numericalFailure, "a surrogate model could not be fitted: \(error)")
         }
