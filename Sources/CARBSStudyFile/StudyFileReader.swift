@@ -145,6 +145,7 @@ struct StudyFileReader {
                 "clamp_ei_at_random_pareto_cost", "pending_estimator", "hyperparameters", "fit_iterations",
                 "max_fit_points", "cost_strata_share", "stratum_exploration_bias", "radius_spread",
                 "random_phase_widening", "adaptive_search_radius", "max_model_points", "refit_interval",
+                "refit_fraction",
             ])
         if let seed = integer(map["seed"], "optimizer.seed", minimum: 0) { configuration.seed = UInt64(seed) }
         if let value = integer(map["num_random_samples"], "optimizer.num_random_samples", minimum: 1) {
@@ -228,6 +229,13 @@ struct StudyFileReader {
         }
         if let value = integer(map["refit_interval"], "optimizer.refit_interval", minimum: 1) {
             configuration.refitInterval = value
+        }
+        if let value = number(map["refit_fraction"], "optimizer.refit_fraction") {
+            if value < 0 || value > 0.5 {
+                problems.append("optimizer.refit_fraction: \(value) is not allowed (must be in [0, 0.5])")
+            } else {
+                configuration.refitFraction = value
+            }
         }
         if let value = boolean(map["adaptive_search_radius"], "optimizer.adaptive_search_radius") {
             configuration.adaptiveSearchRadius = value

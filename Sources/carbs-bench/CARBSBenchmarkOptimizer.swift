@@ -27,7 +27,7 @@ extension CARBSBenchmarkOptimizer {
     /// `exploration_bias`, `initial_search_radius`, `num_random_samples`, `resample_frequency`,
     /// `min_pareto_cost_fraction`, `clamp_ei`, `adaptive_radius`, `impute_failures` (true | false),
     /// `pending_estimator` (thompson | mean), `cost_strata_share`, `radius_spread`, `stratum_exploration_bias`, `random_phase_widening`, `max_model_points`,
-    /// `refit_interval`.
+    /// `refit_interval`, `refit_fraction`.
     static func applyOverrides(to configuration: inout CARBSConfiguration) throws {
         guard let text = ProcessInfo.processInfo.environment["CARBS_BENCH_OPTIONS"], !text.isEmpty else { return }
         for pair in text.split(separator: ",") {
@@ -58,6 +58,7 @@ extension CARBSBenchmarkOptimizer {
             case "radius_spread": configuration.radiusSpread = Double(value) ?? configuration.radiusSpread
             case "impute_failures": configuration.imputeFailures = value == "true"
             case "refit_interval": configuration.refitInterval = Int(value) ?? configuration.refitInterval
+            case "refit_fraction": configuration.refitFraction = Double(value) ?? configuration.refitFraction
             default: throw ValidationError("CARBS_BENCH_OPTIONS: unknown key \(key)")
             }
         }

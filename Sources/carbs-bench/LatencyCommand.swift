@@ -71,6 +71,9 @@ struct LatencyCommand: ParsableCommand {
     @Option(help: "refit_interval: fit the hyperparameters every K observations and extend the kept factors between.")
     var refitInterval = 1
 
+    @Option(help: "refit_fraction (default: the optimizer's): keep the hyperparameters for this fraction of n.")
+    var refitFraction: Double?
+
     @Flag(help: "One new observation arrives after every timed call (n grows by one each time), as in a live study.")
     var arrivals = false
 
@@ -105,6 +108,7 @@ struct LatencyCommand: ParsableCommand {
             if exact { arguments.append("--exact") }
             if arrivals { arguments.append("--arrivals") }
             arguments += ["--refit-interval", "\(refitInterval)"]
+            if let refitFraction { arguments += ["--refit-fraction", "\(refitFraction)"] }
             if let repeats { arguments += ["--repeats", "\(repeats)"] }
             let child = Process()
             child.executableURL = executable
@@ -129,6 +133,7 @@ struct LatencyCommand: ParsableCommand {
         var configuration = CARBSConfiguration(direction: .minimize, seed: seed)
         if exact { configuration.maxModelPoints = .max }
         configuration.refitInterval = refitInterval
+        if let refitFraction { configuration.refitFraction = refitFraction }
         var optimizer = try CARBSOptimizer(configuration: configuration, parameters: problem.parameters)
         var history = RandomSearch(parameters: problem.parameters, seed: seed ^ 0x6869_7374)  // "hist"
         var noise = SeededGenerator(seed: seed ^ 0x6E6F_6973)  // "nois"
@@ -190,7 +195,7 @@ struct LatencyCommand: ParsableCommand {
         let restoreSeconds = (clock.now - start).seconds
         precondition(restored.snapshot == optimizer.snapshot, "the restored optimizer differs")
         return "{\"observations\":\(observations),\"dims\":\(dimensions),\"pending\":\(pending),\"batch\":\(batch),"
-            + "\"refit_interval\":\(refitInterval),\"arrivals\":\(arrivals),\"timed\":\(seconds.count),"
+            + "\"refit_interval\":\(refitInterval),\"refit_fraction\":\(configuration.refitFraction),\"arrivals\":\(arrivals),\"timed\":\(seconds.count),"
             + "\"p50_seconds\":\(p50),\"p95_seconds\":\(p95),\"mean_seconds\":\(mean),\"max_seconds\":\(seconds.max()!),"
             + "\"p50_cpu_seconds\":\(cpuP50),"
             + "\"peak_rss_bytes\":\(peak),"

@@ -75,12 +75,13 @@ struct StudyFileTests {
                   adaptive_search_radius: false
                   max_model_points: 500
                   refit_interval: 5
+                  refit_fraction: 0.01
                 """)
         let configuration = try StudyFile.parse(yaml: yaml).configuration
         #expect(configuration.costStrataShare == 0.5 && configuration.stratumExplorationBias == 0.25)
         #expect(configuration.radiusSpread == 2 && configuration.randomPhaseWidening == 0)
         #expect(!configuration.adaptiveSearchRadius && configuration.maxModelPoints == 500)
-        #expect(configuration.refitInterval == 5)
+        #expect(configuration.refitInterval == 5 && configuration.refitFraction == 0.01)
         // Left out, they keep the library's defaults.
         let defaults = try StudyFile.parse(yaml: Self.valid).configuration
         #expect(defaults.costStrataShare == CARBSConfiguration(direction: .minimize).costStrataShare)
@@ -103,6 +104,7 @@ struct StudyFileTests {
         ("seed: 7", "seed: 7\n  radius_spread: 0.5", "optimizer.radius_spread: 0.5 is not allowed (must be ≥ 1)"),
         ("seed: 7", "seed: 7\n  cost_strata_share: 2", "optimizer.cost_strata_share: 2.0 is not allowed (must be in [0, 1])"),
         ("seed: 7", "seed: 7\n  refit_interval: 0", "optimizer.refit_interval: 0"),
+        ("seed: 7", "seed: 7\n  refit_fraction: 0.9", "optimizer.refit_fraction: 0.9 is not allowed (must be in [0, 0.5])"),
     ])
     func mistakes(original: String, replacement: String, expected: String) {
         let found = problems(Self.valid.replacingOccurrences(of: original, with: replacement))

@@ -7,11 +7,14 @@ import Testing
 struct KeptFactorsTests {
     /// CARBS on branin-with-steps with `observations` observed (every 17th a failure) and 4 pending runs, the
     /// local set capped at 60 rows, and the hyperparameters kept for `refitInterval` observations.
-    static func optimizer(observations: Int, refitInterval: Int, seed: UInt64 = 0) throws -> CARBSOptimizer {
+    static func optimizer(
+        observations: Int, refitInterval: Int, refitFraction: Double = 0, seed: UInt64 = 0
+    ) throws -> CARBSOptimizer {
         var configuration = CARBSConfiguration(direction: .minimize, seed: seed)
         configuration.maxModelPoints = 60
         configuration.maxFitPoints = 40
         configuration.refitInterval = refitInterval
+        configuration.refitFraction = refitFraction
         var optimizer = try CARBSOptimizer(configuration: configuration, parameters: BraninSteps.parameters)
         var generator = SeededGenerator(seed: seed + 1)
         for index in 0..<observations {
@@ -106,11 +109,45 @@ struct KeptFactorsTests {
         #expect(restored.outstanding.map(\.parameters) == original.outstanding.map(\.parameters))
     }
 
-    @Test("with the default refit_interval nothing is kept and the snapshot holds no kept set")
-    func defaultKeepsNothing() throws {
+    @Test("with refit_interval 1 and refit_fraction 0 nothing is kept and the snapshot holds no kept set")
+    func keepsNothingWhenFittingEveryCall() throws {
         var optimizer = try Self.optimizer(observations: 120, refitInterval: 1)
         try Self.step(&optimizer)
         #expect(optimizer.snapshot.keptTrainingSet == nil)
         #expect(optimizer.keptFactors.output == nil && optimizer.keptFactors.cost == nil)
+    }
+
+    @Test("the default schedule fits at every call up to 200 observations, then keeps the fit for 0.5% of them")
+    func defaultSchedule() throws {
+        let configuration = CARBSConfiguration(direction: .minimize)
+        #expect(configuration.refitFraction == 0.005)
+        #expect([100, 199, 200, 1000, 2000, 10_000].map { configuration.refitInterval(observations: $0) }
+            == [1, 1, 1, 5, 10, 50])
+        #expect(CARBSConfiguration.referenceParity(direction: .minimize).refitFraction == 0)
+        var invalid = configuration
+        invalid.refitFraction = 0.75
+        #expect(throws: CARBSError.self) { try invalid.validate() }
+
+        // At 600 observations the fit is kept for 3: two calls extend the factors, the third fits again.
+        var optimizer = try Self.optimizer(observations: 600, refitInterval: 1, refitFraction: 0.005)
+        let kept = try #require(optimizer.snapshot.keptTrainingSet)
+        let fitted = optimizer.snapshot.fitted
+        try Self.step(&optimizer)
+        try Self.step(&optimizer)
+        #expect(optimizer.snapshot.keptTrainingSet == kept && optimizer.snapshot.fitted == fitted)
+        try Self.step(&optimizer)
+        #expect(optimizer.snapshot.keptTrainingSet != kept)
+        #expect(optimizer.snapshot.refitObservationCount == 603)
+    }
+
+    @Test("a configuration saved before refit_fraction existed decodes with it off")
+    func oldConfigurationDecodesOff() throws {
+        var json = try #require(
+            JSONSerialization.jsonObject(with: JSONEncoder().encode(CARBSConfiguration(direction: .minimize)))
+                as? [String: Any])
+        json.removeValue(forKey: "refitFraction")
+        let old = try JSONDecoder().decode(CARBSConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.refitFraction == 0)
+        #expect(!old.keepsHyperparameters)
     }
 }

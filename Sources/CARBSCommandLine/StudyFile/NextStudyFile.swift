@@ -146,6 +146,7 @@ struct NextStudyFile {
             "max_fit_points: \(c.maxFitPoints)",
             "max_model_points: \(c.maxModelPoints)",
             "refit_interval: \(c.refitInterval)",
+            "refit_fraction: \(n(c.refitFraction))",
             "cost_strata_share: \(n(c.costStrataShare))",
             "stratum_exploration_bias: \(n(c.stratumExplorationBias))",
             "radius_spread: \(n(c.radiusSpread))",

@@ -86,6 +86,11 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     /// last fit; in between, a suggestion keeps the last fitted ones and only refactorises. 1 fits at every
     /// `suggest(count:)` that needs the models (fitted mode).
     public var refitInterval: Int = 1
+    /// Beyond `refit_interval`, the hyperparameters are kept for this fraction of the observations: with n
+    /// observations they are fitted again once `refit_fraction · n` have arrived since the last fit (0.005: at
+    /// every call up to 200 observations, every 5 at 1,000, every 50 at 10,000). Between fits the models extend
+    /// the kept factors. 0 leaves `refit_interval` alone.
+    public var refitFraction: Double = 0.005
 
     public init(direction: Direction, seed: UInt64 = 0) {
         self.direction = direction
@@ -104,10 +109,20 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         configuration.randomPhaseWidening = 0
         configuration.radiusSpread = 1
         configuration.maxModelPoints = .max
+        configuration.refitFraction = 0
         configuration.minParetoCostFraction = 0.2
         configuration.resampleFrequency = 5
         return configuration
     }
+
+    /// The observations the hyperparameters are kept for when there are `observations`: the larger of
+    /// `refit_interval` and `refit_fraction · observations`.
+    public func refitInterval(observations: Int) -> Int {
+        max(refitInterval, Int((refitFraction * Double(observations)).rounded(.down)))
+    }
+
+    /// Whether the hyperparameters can ever be kept between calls (and with them the factors).
+    public var keepsHyperparameters: Bool { refitInterval > 1 || refitFraction > 0 }
 
     /// Checks every field's range.
     /// - Throws: `CARBSError` with code `.invalidConfiguration` naming the field, its value and what is allowed.
@@ -148,6 +163,9 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
         guard maxFitPoints >= 8 else { throw fail("max_fit_points", maxFitPoints, "must be ≥ 8") }
         guard maxModelPoints >= 16 else { throw fail("max_model_points", maxModelPoints, "must be ≥ 16") }
         guard refitInterval >= 1 else { throw fail("refit_interval", refitInterval, "must be ≥ 1") }
+        guard refitFraction.isFinite, refitFraction >= 0, refitFraction <= 0.5 else {
+            throw fail("refit_fraction", refitFraction, "must be in [0, 0.5]")
+        }
     }
 }
 
@@ -191,5 +209,6 @@ extension CARBSConfiguration {
         maxModelPoints = try value(.maxModelPoints, Int.max)
         // Absent before the refit schedule existed: a fit at every suggestion, as then.
         refitInterval = try value(.refitInterval, 1)
+        refitFraction = try value(.refitFraction, 0)
     }
 }

@@ -148,7 +148,7 @@ extension CARBSOptimizer {
         let successCount = state.successes.count
         let failureCount = state.failures.count
         let impute = configuration.imputeFailures
-        if !refit, configuration.refitInterval > 1, let kept = state.keptTrainingSet,
+        if !refit, configuration.keepsHyperparameters, let kept = state.keptTrainingSet,
             kept.successCount <= successCount, kept.failureCount <= failureCount
         {
             let hasFailures = !kept.failures.isEmpty || failureCount > kept.failureCount
@@ -170,7 +170,7 @@ extension CARBSOptimizer {
         let all = ModelRowSet(rows: allRows, priority: local.priority, baseCount: allRows.count)
         let hasFailures = !local.failures.isEmpty
         let keep =
-            refit && configuration.refitInterval > 1
+            refit && configuration.keepsHyperparameters
             ? KeptTrainingSet(
                 successes: local.successes, failures: local.failures, successCount: successCount,
                 failureCount: failureCount)

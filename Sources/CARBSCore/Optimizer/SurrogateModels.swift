@@ -113,10 +113,11 @@ extension CARBSOptimizer {
     static var paretoLengthscale: Double { 0.5 }
 
     /// Whether this fit of the surrogates fits their hyperparameters again (`refit_interval`): at the first fit,
-    /// and once `refit_interval` observations have arrived since the last one.
+    /// and once `refitInterval(observations:)` observations have arrived since the last one.
     var isRefitDue: Bool {
-        guard configuration.refitInterval > 1, let last = state.refitObservationCount else { return true }
-        return state.successes.count + state.failures.count - last >= configuration.refitInterval
+        guard configuration.keepsHyperparameters, let last = state.refitObservationCount else { return true }
+        let observations = state.successes.count + state.failures.count
+        return observations - last >= configuration.refitInterval(observations: observations)
     }
 
     /// Fits one model; with more rows than `max_fit_points`, its hyperparameters are fitted on the rows that
