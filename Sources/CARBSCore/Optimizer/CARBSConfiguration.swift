@@ -82,8 +82,9 @@ public struct CARBSConfiguration: Sendable, Hashable, Codable {
     public var fitIterations: Int = 30
     /// At most this many observations are used to fit hyperparameters (the posterior always uses all of them).
     public var maxFitPoints: Int = 150
-    /// The models' hyperparameters are fitted again (MAP-II) once this many observations have arrived since the
-    /// last fit; in between, a suggestion keeps the last fitted ones and only refactorises. 1 fits at every
+    /// The models' hyperparameters are fitted again (MAP-II) once at least this many observations have arrived
+    /// since the last fit (see also `refitFraction`); in between, a suggestion keeps the last fitted ones and
+    /// extends the kept Cholesky factors by the new observations. 1 (with `refitFraction` 0) fits at every
     /// `suggest(count:)` that needs the models (fitted mode).
     public var refitInterval: Int = 1
     /// Beyond `refit_interval`, the hyperparameters are kept for this fraction of the observations: with n
