@@ -12,17 +12,7 @@ struct LocalTrainingSetTests {
         configuration.maxModelPoints = maxModelPoints
         configuration.maxFitPoints = maxFitPoints
         var optimizer = try CARBSOptimizer(configuration: configuration, parameters: BraninSteps.parameters)
-        var generator = SeededGenerator(seed: seed + 1)
-        for index in 0..<count {
-            let params = [
-                "x1": -5 + 15 * generator.nextUniform(), "x2": 15 * generator.nextUniform(),
-                "steps": pow(10, 1 + 3 * generator.nextUniform()).rounded(),
-            ]
-            let isFailure = index % 17 == 16
-            try optimizer.observe(
-                parameters: params, output: isFailure ? nil : BraninSteps.output(params), cost: params["steps"]!,
-                isFailure: isFailure)
-        }
+        try BraninSteps.observeRandomHistory(&optimizer, count: count, seed: seed + 1)
         return optimizer
     }
 
