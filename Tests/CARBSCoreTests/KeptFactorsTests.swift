@@ -80,13 +80,8 @@ struct KeptFactorsTests {
         try Self.step(&original)
         try Self.step(&original, failing: true)
         // Failures carry a NaN output: written as a string, as the store does.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = SnapshotCoding.encoder
+        let decoder = SnapshotCoding.decoder
         let data = try encoder.encode(original.snapshot)
         var restored = try CARBSOptimizer(restoring: decoder.decode(CARBSOptimizer.Snapshot.self, from: data))
         #expect(restored.keptFactors.output == nil)

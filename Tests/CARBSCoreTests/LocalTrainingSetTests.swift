@@ -64,12 +64,8 @@ struct LocalTrainingSetTests {
         var original = try optimizer(count: 150, maxModelPoints: 50)
         _ = try original.suggest(count: 2)
         // Failures have NaN outputs: encode non-finite numbers as strings, as the service's snapshot coding does.
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = SnapshotCoding.encoder
+        let decoder = SnapshotCoding.decoder
         let data = try encoder.encode(original.snapshot)
         var restored = try CARBSOptimizer(restoring: decoder.decode(CARBSOptimizer.Snapshot.self, from: data))
         #expect(try original.suggest(count: 3).map(\.parameters) == restored.suggest(count: 3).map(\.parameters))
